@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of settings for every target: Swift 6 language mode (strict concurrency) and
+/// `any` spelled out for existentials. CI adds `-warnings-as-errors` on the command line.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "csvstorm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "csvstorm", targets: ["csvstorm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure: schema, seekable PRNG, PII generators, CSV encoding, dataset recipe.
+        // Yams only parses schema files (with line/column marks for errors); no I/O beyond reading them.
+        .target(
+            name: "SyntheticData",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Hardware CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
+        .target(name: "CCRC32C"),
+        // SigV4, credentials, S3 client, retry strategy, AWS error model.
+        .target(
+            name: "AWSWire",
+            dependencies: [
+                "CCRC32C",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Upload engine, scenario model, metrics, audit, results.
+        .target(
+            name: "Harness",
+            dependencies: [
+                "SyntheticData",
+                "AWSWire",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The CLI: parses arguments, calls Harness, holds no logic.
+        .executableTarget(
+            name: "csvstorm",
+            dependencies: [
+                "SyntheticData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SyntheticDataTests",
+            dependencies: ["SyntheticData"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AWSWireTests",
+            dependencies: [
+                "AWSWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HarnessTests",
+            dependencies: ["Harness", "SyntheticData", "AWSWire"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
