@@ -1,20 +1,21 @@
 /// The hot path: turns (seed, row) into the CSV bytes of that row, writing straight into a
 /// caller's buffer. Pure: the same (schema, seed, row) always gives the same bytes.
-package struct RowEncoder: Sendable {
+///
+/// Columns are compiled into trivial structs (tags, numbers and pointers into word tables
+/// the encoder keeps alive), so encoding touches no reference counts: threads sharing an
+/// encoder never contend on a cache line.
+package struct RowEncoder: @unchecked Sendable {
     package let schema: Schema
     package let seed: UInt64
     package let lineEnding: LineEnding
-    /// An upper bound on the bytes of one row, line ending included.
+    /// An upper bound on the bytes of one row, line ending and copy slack included.
     package let maxRowBytes: Int
-    private let columns: [CompiledColumn]
-    private let dictionaries: Dictionaries
+    private let storage: Storage
+    private let columns: UnsafePointer<CompiledColumn>
+    private let columnCount: Int
+    private let d: CompiledDictionaries
     /// The column the `unbalancedQuote` defect opens a quote in: one that is never quoted.
     private let quoteDefectColumn: Int
-
-    struct CompiledColumn: Sendable {
-        var kind: ColumnKind
-        var nullThreshold: UInt64
-    }
 
     package init(schema: Schema, seed: UInt64, lineEnding: LineEnding = .lf) {
         self.schema = schema
@@ -23,9 +24,12 @@ package struct RowEncoder: Sendable {
         for byte in schema.name.utf8 { schemaKey = (schemaKey ^ UInt64(byte)) &* 0x100_0000_01B3 }
         self.seed = mix64(seed ^ schemaKey)
         self.lineEnding = lineEnding
-        self.dictionaries = schema.dictionaries
-        self.columns = schema.columns.map { CompiledColumn(kind: $0.kind, nullThreshold: fixedPointProbability($0.nullRate)) }
-        var bound = 64 + lineEnding.bytes.count
+        let storage = Storage(schema: schema)
+        self.storage = storage
+        self.columns = UnsafePointer(storage.columns)
+        self.columnCount = schema.columns.count
+        self.d = CompiledDictionaries(schema.dictionaries)
+        var bound = 96 + lineEnding.bytes.count
         for column in schema.columns {
             bound += 1 + RowEncoder.maxFieldBytes(column.kind, schema.dictionaries)
         }
@@ -41,11 +45,33 @@ package struct RowEncoder: Sendable {
     /// Writes row `row` (no header) and returns the byte count; `out` must have room for
     /// `maxRowBytes`.
     @inline(__always)
-    package func encode(row: Int, defect: RowDefect? = nil, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    package func encode(row: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let rowKey = CellRandom.rowKey(seed: seed, row: row)
         var n = 0
-        var fieldCount = columns.count
-        if defect == .truncated { fieldCount = max(1, columns.count / 2) }
+        for index in 0..<columnCount {
+            if index > 0 {
+                out[n] = UInt8(ascii: ",")
+                n &+= 1
+            }
+            var random = CellRandom(rowKey: rowKey, column: index)
+            let column = columns[index]
+            if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
+            n &+= writeField(column, row: row, random: &random, to: out + n, embedded: nil)
+        }
+        if lineEnding == .crlf {
+            out[n] = 0x0D
+            n &+= 1
+        }
+        out[n] = 0x0A
+        return n &+ 1
+    }
+
+    /// Writes row `row` with a deliberate defect (see `MalformedMode`).
+    package func encode(row: Int, defect: RowDefect?, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let defect else { return encode(row: row, to: out) }
+        let rowKey = CellRandom.rowKey(seed: seed, row: row)
+        var n = 0
+        let fieldCount = defect == .truncated ? max(1, columnCount / 2) : columnCount
         for index in 0..<fieldCount {
             if index > 0 {
                 out[n] = UInt8(ascii: ",")
@@ -58,7 +84,7 @@ package struct RowEncoder: Sendable {
             var random = CellRandom(rowKey: rowKey, column: index)
             let column = columns[index]
             if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
-            n += writeField(column.kind, row: row, random: &random, to: out + n, embedded: nil)
+            n += writeField(column, row: row, random: &random, to: out + n, embedded: nil)
             if defect == .invalidUTF8 && index == 0 {
                 out[n] = 0xFF
                 out[n + 1] = 0xFE
@@ -91,20 +117,21 @@ package struct RowEncoder: Sendable {
         var values: [PIIValue] = []
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: maxRowBytes)
         defer { scratch.deallocate() }
-        for (index, column) in columns.enumerated() {
+        for index in 0..<columnCount {
             var random = CellRandom(rowKey: rowKey, column: index)
+            let column = columns[index]
             if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
             let described = schema.columns[index]
-            if case .notes = column.kind {
+            if column.tag == .notes {
                 var span = EmbeddedSpan()
                 _ = withUnsafeMutablePointer(to: &span) { pointer in
-                    writeField(column.kind, row: row, random: &random, to: scratch, embedded: pointer)
+                    writeField(column, row: row, random: &random, to: scratch, embedded: pointer)
                 }
                 if let kind = span.kind {
                     values.append(PIIValue(column: described.name, kind: kind, value: String(decoding: UnsafeBufferPointer(start: scratch + span.start, count: span.end - span.start), as: UTF8.self)))
                 }
-            } else if described.isPII, let kind = column.kind.defaultPIIKind {
-                let count = writeField(column.kind, row: row, random: &random, to: scratch, embedded: nil)
+            } else if described.isPII, let kind = described.kind.defaultPIIKind {
+                let count = writeField(column, row: row, random: &random, to: scratch, embedded: nil)
                 values.append(PIIValue(column: described.name, kind: kind, value: String(decoding: UnsafeBufferPointer(start: scratch, count: count), as: UTF8.self)))
             }
         }
@@ -122,203 +149,228 @@ package struct RowEncoder: Sendable {
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     @inline(__always)
-    private func writeField(_ kind: ColumnKind, row: Int, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
-        switch kind {
-        case let .sequence(start):
-            return writeSigned(start &+ Int64(row), to: out)
-        case let .integer(low, high):
-            return writeSigned(low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(high &- low) &+ 1).high), to: out)
-        case let .decimal(low, high, scale):
-            let value = low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(high &- low) &+ 1).high)
-            return writeFixedPoint(value, scale: scale, to: out)
-        case let .choice(choice):
-            return writeBytes(choice.encoded[choice.pick(&random)], to: out)
+    private func writeField(_ c: CompiledColumn, row: Int, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
+        switch c.tag {
+        case .sequence:
+            return writeSigned(c.low &+ Int64(row), to: out)
+        case .integer:
+            return writeSigned(c.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high), to: out)
+        case .decimal:
+            let value = c.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high)
+            return writeFixedPoint(value, scale: c.scale, to: out)
+        case .choice:
+            return c.choice.write(&random, to: out)
         case .uuid:
             return writeUUID(random: &random, to: out)
         case .firstName:
-            return dictionaries.firstNames.copy(random.below(dictionaries.firstNames.count), to: out)
+            return d.firstNames.copy(d.firstNames.pick(&random), to: out)
         case .lastName:
-            return dictionaries.lastNames.copy(random.below(dictionaries.lastNames.count), to: out)
+            return d.lastNames.copy(d.lastNames.pick(&random), to: out)
         case .fullName:
-            var n = dictionaries.firstNames.copy(random.below(dictionaries.firstNames.count), to: out)
+            var n = d.firstNames.copy(d.firstNames.pick(&random), to: out)
             out[n] = UInt8(ascii: " ")
-            n += 1
-            return n + dictionaries.lastNames.copy(random.below(dictionaries.lastNames.count), to: out + n)
-        case let .email(domains):
-            return writeEmail(domains: domains, random: &random, to: out)
-        case let .phone(format):
-            return writePhone(format, areaCodes: dictionaries.areaCodes, random: &random, to: out)
+            n &+= 1
+            return n &+ d.lastNames.copy(d.lastNames.pick(&random), to: out + n)
+        case .email:
+            return writeEmail(domains: c.choice, random: &random, to: out)
+        case .phone:
+            return writePhone(c.phoneFormat, areaCodes: d.areaCodes, random: &random, to: out)
         case .ssn:
             return writeSSN(random: &random, to: out)
-        case let .date(from, to):
-            return writeDate(days: random.inRange(from, to), to: out)
-        case let .timestamp(from, to):
-            let offset = random.next().multipliedFullWidth(by: UInt64(to &- from) &+ 1).high
-            return writeTimestamp(seconds: from &+ Int64(bitPattern: offset), to: out)
+        case .date:
+            return writeDate(days: Int(c.low) &+ random.below(Int(c.high &- c.low) &+ 1), to: out)
+        case .timestamp:
+            let offset = random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high
+            return writeTimestamp(seconds: c.low &+ Int64(bitPattern: offset), to: out)
         case .streetAddress:
             let bits = random.next()
-            var n = writeDecimal(1 + bits % 9999, to: out)
+            var n = writeDecimal(1 &+ bits % 9999, to: out)
             out[n] = UInt8(ascii: " ")
-            n += 1
-            n += dictionaries.streets.copy(random.below(dictionaries.streets.count), to: out + n)
+            n &+= 1
+            n &+= d.streets.copy(d.streets.pick(&random), to: out + n)
             out[n] = UInt8(ascii: " ")
-            n += 1
-            n += dictionaries.streetSuffixes.copy(Int((bits >> 16) % UInt64(dictionaries.streetSuffixes.count)), to: out + n)
-            if (bits >> 32) & 7 == 0 {
-                n += writeBytes(" Apt ", to: out + n)
-                n += writeDecimal(1 + (bits >> 40) % 999, to: out + n)
+            n &+= 1
+            n &+= d.streetSuffixes.copy(Int((bits &>> 16) % UInt64(d.streetSuffixes.count)), to: out + n)
+            if (bits &>> 32) & 7 == 0 {
+                n &+= writeBytes(" Apt ", to: out + n)
+                n &+= writeDecimal(1 &+ (bits &>> 40) % 999, to: out + n)
             }
             return n
         case .city:
-            return dictionaries.cities.copy(random.below(dictionaries.cities.count), to: out)
+            return d.cities.copy(d.cities.pick(&random), to: out)
         case .postalCode:
             return writeDecimal(UInt64(random.inRange(1001, 99950)), width: 5, to: out)
-        case let .creditCard(brands, grouped):
-            return writeCardNumber(brands[random.below(brands.count)], grouped: grouped, random: &random, to: out)
-        case let .iban(countries):
-            return writeIBAN(countries[random.below(countries.count)], random: &random, to: out)
+        case .creditCard:
+            let brand = CardBrand.at(Int(c.smallSet.item(random.below(c.smallCount))))
+            return writeCardNumber(brand, grouped: c.grouped, random: &random, to: out)
+        case .iban:
+            let country = IBANCountry.at(Int(c.smallSet.item(random.below(c.smallCount))))
+            return writeIBAN(country, random: &random, to: out)
         case .ipv4:
             return writeIPv4(random: &random, to: out)
         case .ipv6:
             return writeIPv6(random: &random, to: out)
         case .url:
             var n = writeBytes("https://", to: out)
-            n += dictionaries.words.copy(random.below(dictionaries.words.count), to: out + n)
-            n += writeBytes(urlDomains[random.below(urlDomains.count)], to: out + n)
-            n += dictionaries.words.copy(random.below(dictionaries.words.count), to: out + n)
+            n &+= d.words.copy(d.words.pick(&random), to: out + n)
+            switch random.below(4) {
+            case 0: n &+= writeBytes(".example.com/", to: out + n)
+            case 1: n &+= writeBytes(".example.org/", to: out + n)
+            case 2: n &+= writeBytes(".example.net/", to: out + n)
+            default: n &+= writeBytes(".shop.test/", to: out + n)
+            }
+            n &+= d.words.copy(d.words.pick(&random), to: out + n)
             out[n] = UInt8(ascii: "/")
-            n += 1
-            return n + writeDecimal(random.next() % 100_000, to: out + n)
+            n &+= 1
+            return n &+ writeDecimal(random.next() % 100_000, to: out + n)
         case .merchant:
-            return dictionaries.merchants.copy(random.below(dictionaries.merchants.count), to: out)
-        case let .notes(options):
-            return writeNotes(options, random: &random, to: out, embedded: embedded)
+            return d.merchants.copy(d.merchants.pick(&random), to: out)
+        case .notes:
+            return writeNotes(c, random: &random, to: out, embedded: embedded)
         }
     }
 
     @inline(__always)
-    private func writeEmail(domains: WeightedChoice, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    private func writeEmail(domains: ChoiceTable, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let bits = random.next()
-        let first = random.below(dictionaries.firstNames.count)
-        let last = random.below(dictionaries.lastNames.count)
+        let first = d.firstNamesLower.pick(&random)
+        let last = d.lastNamesLower.pick(&random)
         var n: Int
         switch bits & 3 {
         case 0:
-            n = dictionaries.firstNames.copy(first, to: out, lowercase: true)
+            n = d.firstNamesLower.copy(first, to: out)
             out[n] = UInt8(ascii: ".")
-            n += 1
+            n &+= 1
         case 1:
-            n = dictionaries.firstNames.copy(first, to: out, lowercase: true)
+            n = d.firstNamesLower.copy(first, to: out)
         case 2:
-            _ = dictionaries.firstNames.copy(first, to: out, lowercase: true)
+            _ = d.firstNamesLower.copy(first, to: out)
             out[1] = UInt8(ascii: ".")
             n = 2
         default:
-            n = dictionaries.firstNames.copy(first, to: out, lowercase: true)
+            n = d.firstNamesLower.copy(first, to: out)
             out[n] = UInt8(ascii: "_")
-            n += 1
+            n &+= 1
         }
-        n += dictionaries.lastNames.copy(last, to: out + n, lowercase: true)
-        if (bits >> 2) & 1 == 0 {
-            n += writeDecimal(1 + (bits >> 8) % 999, to: out + n)
+        n &+= d.lastNamesLower.copy(last, to: out + n)
+        if (bits &>> 2) & 1 == 0 {
+            n &+= writeDecimal(1 &+ (bits &>> 8) % 999, to: out + n)
         }
         out[n] = UInt8(ascii: "@")
-        n += 1
-        return n + writeBytes(domains.encoded[domains.pick(&random)], to: out + n)
+        n &+= 1
+        return n &+ domains.write(&random, to: out + n)
     }
 
-    /// Free text: words, occasional commas and quoted words, and with probability
-    /// `piiThreshold` one PII value in a short phrase. Written as a quoted field when it
-    /// holds a comma or quote.
+    /// Free text: words, occasional commas and quoted words, and with the column's PII rate
+    /// one PII value in a short phrase. The per-word draws come first, so whether the field
+    /// needs quoting is known before it is written.
     @inline(__always)
-    private func writeNotes(_ options: NotesOptions, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
-        let words = dictionaries.words
-        let count = random.inRange(options.minWords, options.maxWords)
-        let piiAt = random.chance(options.piiThreshold) ? random.below(count + 1) : -1
-        out[0] = UInt8(ascii: "\"")
-        var n = 1
-        var quoted = false
-        var spanStart = 0
-        var spanEnd = 0
-        var spanKind: PIIKind?
-        for i in 0...count {
-            if i == piiAt {
-                let kind = options.embedded[random.below(options.embedded.count)]
-                n += writeBytes(phrasePrefix(kind, random.next()), to: out + n)
-                spanStart = n
-                n += writeEmbedded(kind, random: &random, to: out + n)
-                spanEnd = n
-                spanKind = kind
-                if i < count {
+    private func writeNotes(_ c: CompiledColumn, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
+        let words = d.words
+        let count = random.inRange(c.minWords, c.maxWords)
+        let piiAt = random.chance(c.piiThreshold) ? random.below(count &+ 1) : -1
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count &+ 1) { draws in
+            // 32 random bits per word, two words per draw: 16 bits pick the word, 6 make it
+            // a quoted word (1/64), 3 put a comma after it (1/8, not after the last word).
+            var quoted = false
+            var i = 0
+            while i < count {
+                let bits = random.next()
+                draws[i] = UInt32(truncatingIfNeeded: bits)
+                draws[i &+ 1] = UInt32(truncatingIfNeeded: bits &>> 32)
+                i &+= 2
+            }
+            for i in 0..<count {
+                let bits = draws[i]
+                if (bits &>> 16) & 0x3F == 0 || (i < count &- 1 && (bits &>> 22) & 7 == 0) { quoted = true }
+            }
+            var n = 0
+            if quoted {
+                out[0] = UInt8(ascii: "\"")
+                n = 1
+            }
+            for i in 0...count {
+                if i == piiAt {
+                    let kind = c.smallSet.item(random.below(c.smallCount))
+                    n &+= writePhrasePrefix(kind, random.next(), to: out + n)
+                    let start = n
+                    n &+= writeEmbedded(kind, random: &random, to: out + n)
+                    if let embedded {
+                        embedded.pointee = EmbeddedSpan(kind: CompiledColumn.embeddable[Int(kind)], start: start, end: n)
+                    }
+                    if i < count {
+                        out[n] = UInt8(ascii: " ")
+                        n &+= 1
+                    }
+                }
+                if i == count { break }
+                let bits = draws[i]
+                let word = Int(truncatingIfNeeded: ((bits & 0xFFFF) &* UInt32(truncatingIfNeeded: words.count)) &>> 16)
+                let wrap = (bits &>> 16) & 0x3F == 0
+                if wrap {
+                    out[n] = UInt8(ascii: "\"")
+                    out[n &+ 1] = UInt8(ascii: "\"")
+                    n &+= 2
+                }
+                let start = n
+                n &+= words.copy(word, to: out + n)
+                if i == 0 && out[start] >= 0x61 && out[start] <= 0x7A { out[start] &-= 0x20 }
+                if wrap {
+                    out[n] = UInt8(ascii: "\"")
+                    out[n &+ 1] = UInt8(ascii: "\"")
+                    n &+= 2
+                }
+                if i < count &- 1 {
+                    if (bits &>> 22) & 7 == 0 {
+                        out[n] = UInt8(ascii: ",")
+                        n &+= 1
+                    }
                     out[n] = UInt8(ascii: " ")
-                    n += 1
+                    n &+= 1
                 }
             }
-            if i == count { break }
-            let bits = random.next()
-            let word = Int(truncatingIfNeeded: bits.multipliedFullWidth(by: UInt64(words.count)).high)
-            let wrap = bits & 0x3F == 0
-            if wrap {
-                n += writeBytes("\"\"", to: out + n)
-                quoted = true
+            out[n] = UInt8(ascii: ".")
+            n &+= 1
+            if quoted {
+                out[n] = UInt8(ascii: "\"")
+                n &+= 1
             }
-            let start = n
-            n += words.copy(word, to: out + n)
-            if i == 0 && out[start] >= 0x61 && out[start] <= 0x7A { out[start] -= 0x20 }
-            if wrap { n += writeBytes("\"\"", to: out + n) }
-            if i < count - 1 {
-                if (bits >> 6) & 7 == 0 {
-                    out[n] = UInt8(ascii: ",")
-                    n += 1
-                    quoted = true
-                }
-                out[n] = UInt8(ascii: " ")
-                n += 1
-            }
+            return n
         }
-        out[n] = UInt8(ascii: ".")
-        n += 1
-        if let embedded, let spanKind {
-            embedded.pointee = EmbeddedSpan(kind: spanKind, start: spanStart - (quoted ? 0 : 1), end: spanEnd - (quoted ? 0 : 1))
-        }
-        if quoted {
-            out[n] = UInt8(ascii: "\"")
-            return n + 1
-        }
-        (out).update(from: out + 1, count: n - 1)
-        return n - 1
     }
 
+    /// `kind` indexes `CompiledColumn.embeddable`.
     @inline(__always)
-    private func writeEmbedded(_ kind: PIIKind, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    private func writeEmbedded(_ kind: UInt8, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
         switch kind {
-        case .email:
-            return writeEmail(domains: defaultEmailDomains, random: &random, to: out)
-        case .phone:
+        case 0:
+            return writeEmail(domains: d.defaultEmailDomains, random: &random, to: out)
+        case 1:
             let format: PhoneFormat = random.below(2) == 0 ? .national : .dashed
-            return writePhone(format, areaCodes: dictionaries.areaCodes, random: &random, to: out)
-        case .ssn:
+            return writePhone(format, areaCodes: d.areaCodes, random: &random, to: out)
+        case 2:
             return writeSSN(random: &random, to: out)
-        case .creditCard:
+        case 3:
             let bits = random.next()
-            let brand = CardBrand.allCases[Int(bits % 4)]
-            return writeCardNumber(brand, grouped: (bits >> 8) & 1 == 0, random: &random, to: out)
-        case .iban:
-            return writeIBAN(IBANCountry.allCases[random.below(IBANCountry.allCases.count)], random: &random, to: out)
+            let brand = CardBrand.at(Int(bits % 4))
+            return writeCardNumber(brand, grouped: (bits &>> 8) & 1 == 0, random: &random, to: out)
+        case 4:
+            return writeIBAN(IBANCountry.at(random.below(6)), random: &random, to: out)
         default:
             return writeIPv4(random: &random, to: out)
         }
     }
 
-    private func phrasePrefix(_ kind: PIIKind, _ bits: UInt64) -> StaticString {
+    @inline(__always)
+    private func writePhrasePrefix(_ kind: UInt8, _ bits: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let alternate = bits & 1 == 0
         switch kind {
-        case .email: return alternate ? "contact " : "reach at "
-        case .phone: return alternate ? "call " : "callback on "
-        case .ssn: return alternate ? "SSN " : "ssn on file "
-        case .creditCard: return alternate ? "card " : "card number "
-        case .iban: return alternate ? "IBAN " : "wire to "
-        default: return alternate ? "login from " : "IP "
+        case 0: return writeBytes(alternate ? "contact " : "reach at ", to: out)
+        case 1: return writeBytes(alternate ? "call " : "callback on ", to: out)
+        case 2: return writeBytes(alternate ? "SSN " : "ssn on file ", to: out)
+        case 3: return writeBytes(alternate ? "card " : "card number ", to: out)
+        case 4: return writeBytes(alternate ? "IBAN " : "wire to ", to: out)
+        default: return writeBytes(alternate ? "login from " : "IP ", to: out)
         }
     }
 
@@ -356,6 +408,156 @@ package struct RowEncoder: Sendable {
     }
 }
 
+// MARK: Compiled form
+
+/// Keeps the compiled columns (and, through the schema, the word lists) alive.
+private final class Storage: @unchecked Sendable {
+    let columns: UnsafeMutablePointer<CompiledColumn>
+    let count: Int
+    let schema: Schema
+
+    init(schema: Schema) {
+        self.schema = schema
+        count = schema.columns.count
+        columns = .allocate(capacity: count)
+        for (index, column) in schema.columns.enumerated() {
+            (columns + index).initialize(to: CompiledColumn(column))
+        }
+    }
+
+    deinit { columns.deallocate() }
+}
+
+/// A small set of up to 8 byte-sized items packed in a word.
+struct SmallSet {
+    var bits: UInt64 = 0
+
+    init(_ items: [UInt8]) {
+        precondition(items.count <= 8)
+        for (index, item) in items.enumerated() { bits |= UInt64(item) << (8 * UInt64(index)) }
+    }
+
+    @inline(__always)
+    func item(_ index: Int) -> UInt8 { UInt8(truncatingIfNeeded: bits &>> (8 &* UInt64(index))) }
+}
+
+/// A column in trivial form: no references, so reading it costs no reference counting.
+struct CompiledColumn {
+    enum Tag: UInt8 {
+        case sequence, integer, decimal, choice, uuid, firstName, lastName, fullName, email, phone, ssn
+        case date, timestamp, streetAddress, city, postalCode, creditCard, iban, ipv4, ipv6, url, merchant, notes
+    }
+
+    static let embeddable: [PIIKind] = [.email, .phone, .ssn, .creditCard, .iban, .ipv4]
+
+    var tag: Tag
+    var nullThreshold: UInt64
+    var low: Int64 = 0
+    var high: Int64 = 0
+    var scale = 0
+    var choice: ChoiceTable
+    var phoneFormat: PhoneFormat = .national
+    var grouped = false
+    var smallSet = SmallSet([])
+    var smallCount = 0
+    var minWords = 0
+    var maxWords = 0
+    var piiThreshold: UInt64 = 0
+
+    init(_ column: Column) {
+        nullThreshold = fixedPointProbability(column.nullRate)
+        choice = defaultEmailDomains.table
+        switch column.kind {
+        case let .sequence(start):
+            tag = .sequence
+            low = start
+        case let .integer(min, max):
+            tag = .integer
+            low = min
+            high = max
+        case let .decimal(min, max, scale):
+            tag = .decimal
+            low = min
+            high = max
+            self.scale = scale
+        case let .choice(weighted):
+            tag = .choice
+            choice = weighted.table
+        case .uuid: tag = .uuid
+        case .firstName: tag = .firstName
+        case .lastName: tag = .lastName
+        case .fullName: tag = .fullName
+        case let .email(domains):
+            tag = .email
+            choice = domains.table
+        case let .phone(format):
+            tag = .phone
+            phoneFormat = format
+        case .ssn: tag = .ssn
+        case let .date(from, to):
+            tag = .date
+            low = Int64(from)
+            high = Int64(to)
+        case let .timestamp(from, to):
+            tag = .timestamp
+            low = from
+            high = to
+        case .streetAddress: tag = .streetAddress
+        case .city: tag = .city
+        case .postalCode: tag = .postalCode
+        case let .creditCard(brands, grouped):
+            tag = .creditCard
+            smallSet = SmallSet(brands.map { UInt8(CardBrand.allCases.firstIndex(of: $0)!) })
+            smallCount = brands.count
+            self.grouped = grouped
+        case let .iban(countries):
+            tag = .iban
+            smallSet = SmallSet(countries.map { UInt8(IBANCountry.allCases.firstIndex(of: $0)!) })
+            smallCount = countries.count
+        case .ipv4: tag = .ipv4
+        case .ipv6: tag = .ipv6
+        case .url: tag = .url
+        case .merchant: tag = .merchant
+        case let .notes(options):
+            tag = .notes
+            minWords = options.minWords
+            maxWords = options.maxWords
+            piiThreshold = options.piiThreshold
+            smallSet = SmallSet(options.embedded.map { UInt8(CompiledColumn.embeddable.firstIndex(of: $0)!) })
+            smallCount = options.embedded.count
+        }
+    }
+}
+
+/// Pointer views of the dictionaries.
+struct CompiledDictionaries {
+    let firstNames: WordTable
+    let lastNames: WordTable
+    let firstNamesLower: WordTable
+    let lastNamesLower: WordTable
+    let streets: WordTable
+    let streetSuffixes: WordTable
+    let cities: WordTable
+    let areaCodes: WordTable
+    let words: WordTable
+    let merchants: WordTable
+    let defaultEmailDomains: ChoiceTable
+
+    init(_ d: Dictionaries) {
+        firstNames = d.firstNames.table
+        lastNames = d.lastNames.table
+        firstNamesLower = d.firstNamesLower.table
+        lastNamesLower = d.lastNamesLower.table
+        streets = d.streets.table
+        streetSuffixes = d.streetSuffixes.table
+        cities = d.cities.table
+        areaCodes = d.areaCodes.table
+        words = d.words.table
+        merchants = d.merchants.table
+        defaultEmailDomains = SyntheticData.defaultEmailDomains.table
+    }
+}
+
 /// A deliberate defect in one row (see `MalformedMode`).
 package enum RowDefect: Sendable, Equatable {
     case extraColumn
@@ -378,12 +580,10 @@ public struct PIIValue: Sendable, Equatable, Hashable, Codable {
     public var value: String
 }
 
-private let urlDomains: [StaticString] = [".example.com/", ".example.org/", ".example.net/", ".shop.test/"]
-
-private let defaultEmailDomains = WeightedChoice(
+/// The e-mail domains of addresses embedded in free text (a global that lives for the process).
+let defaultEmailDomains = WeightedChoice(
     encoded: ["example.com", "example.net", "example.org", "mail.test"].map { Array($0.utf8) },
-    thresholds: [1 << 30, 2 << 30, 3 << 30, 1 << 32],
-    maxLength: 11
+    thresholds: [1 << 30, 2 << 30, 3 << 30, 1 << 32]
 )
 
 @inline(__always)
@@ -396,13 +596,13 @@ private func writeFixedPoint(_ value: Int64, scale: Int, to out: UnsafeMutablePo
     }
     if scale == 0 { return n + writeDecimal(magnitude, to: out + n) }
     var divisor: UInt64 = 1
-    for _ in 0..<scale { divisor *= 10 }
+    for _ in 0..<scale { divisor &*= 10 }
     let whole = magnitude / divisor
     magnitude %= divisor
-    n += writeDecimal(whole, to: out + n)
+    n &+= writeDecimal(whole, to: out + n)
     out[n] = UInt8(ascii: ".")
-    n += 1
-    return n + writeDecimal(magnitude, width: scale, to: out + n)
+    n &+= 1
+    return n &+ writeDecimal(magnitude, width: scale, to: out + n)
 }
 
 @inline(__always)
@@ -411,10 +611,10 @@ private func writeUUID(random: inout CellRandom, to out: UnsafeMutablePointer<UI
     let low = random.next()
     // Version 4, variant 10xx.
     let timeHigh = (high & 0x0FFF) | 0x4000
-    let clock = ((low >> 48) & 0x3FFF) | 0x8000
-    writeHex(high >> 32, count: 8, to: out)
+    let clock = ((low &>> 48) & 0x3FFF) | 0x8000
+    writeHex(high &>> 32, count: 8, to: out)
     out[8] = UInt8(ascii: "-")
-    writeHex((high >> 16) & 0xFFFF, count: 4, to: out + 9)
+    writeHex((high &>> 16) & 0xFFFF, count: 4, to: out + 9)
     out[13] = UInt8(ascii: "-")
     writeHex(timeHigh, count: 4, to: out + 14)
     out[18] = UInt8(ascii: "-")

@@ -17,9 +17,12 @@ package func mix64(_ value: UInt64) -> UInt64 {
 package struct CellRandom {
     @usableFromInline var state: UInt64
 
+    /// The row key is already mixed; offsetting it by an odd multiple per column starts each
+    /// column's SplitMix64 stream at an unrelated point (streams would have to come within
+    /// a few steps of one another to overlap: a chance of about 2^-58 per pair).
     @inline(__always)
     package init(rowKey: UInt64, column: Int) {
-        self.state = mix64(rowKey &+ UInt64(truncatingIfNeeded: column) &* 0xD6E8_FEB8_6659_FD93)
+        self.state = rowKey ^ (UInt64(truncatingIfNeeded: column &+ 1) &* 0xD6E8_FEB8_6659_FD93)
     }
 
     @inline(__always)

@@ -31,18 +31,43 @@ public enum PIIKind: String, Sendable, CaseIterable, Codable {
 }
 
 /// A weighted set of literal values, pre-encoded as CSV fields.
-package struct WeightedChoice: Sendable {
-    package var encoded: [[UInt8]]
-    /// Cumulative weights scaled to 2^32.
-    package var thresholds: [UInt64]
-    package var maxLength: Int
+package final class WeightedChoice: @unchecked Sendable {
+    package let values: WordList
+    private let thresholdStorage: UnsafeMutablePointer<UInt64>
+    /// The trivial view the hot path uses.
+    package let table: ChoiceTable
+
+    /// `thresholds` are cumulative weights scaled to 2^32, the last one 2^32.
+    package init(encoded: [[UInt8]], thresholds: [UInt64]) {
+        precondition(encoded.count == thresholds.count && !encoded.isEmpty)
+        values = WordList(name: "choice", words: encoded)
+        thresholdStorage = .allocate(capacity: thresholds.count)
+        thresholdStorage.initialize(from: thresholds, count: thresholds.count)
+        table = ChoiceTable(values: values.table, thresholds: UnsafePointer(thresholdStorage))
+    }
+
+    deinit { thresholdStorage.deallocate() }
+
+    package var maxLength: Int { values.maxLength }
+}
+
+/// A trivial view of a `WeightedChoice`.
+package struct ChoiceTable: @unchecked Sendable {
+    package let values: WordTable
+    let thresholds: UnsafePointer<UInt64>
 
     @inline(__always)
     package func pick(_ random: inout CellRandom) -> Int {
         let draw = random.next() &>> 32
         var index = 0
-        while index < thresholds.count - 1 && draw >= thresholds[index] { index += 1 }
+        let last = values.count - 1
+        while index < last && draw >= thresholds[index] { index &+= 1 }
         return index
+    }
+
+    @inline(__always)
+    package func write(_ random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        values.copy(pick(&random), to: out)
     }
 }
 
@@ -124,6 +149,8 @@ package struct Dictionaries: Sendable {
     package var words: WordList
     package var merchants: WordList
     package var streetSuffixes: WordList
+    package var firstNamesLower: WordList
+    package var lastNamesLower: WordList
 
     /// File names in the dictionaries folder, in fingerprint order.
     package static let files = [

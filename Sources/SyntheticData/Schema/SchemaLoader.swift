@@ -43,6 +43,9 @@ public enum SchemaLoader {
             hasher.update(data: Data(contents.utf8))
             let list = WordList(name: fileName, fileContents: contents)
             guard list.count > 0 else { throw ConfigError(file: listPath, message: "the dictionary is empty") }
+            for index in 0..<list.count where list.word(index).contains(where: { $0 == 0x2C || $0 == 0x22 || $0 < 0x20 }) || list.maxLength > 64 {
+                throw ConfigError(file: listPath, message: "entry '\(list.string(index))' must be at most 64 bytes and free of commas, quotes and control characters")
+            }
             lists[fileName] = list
         }
         let dictionaries = Dictionaries(
@@ -53,7 +56,9 @@ public enum SchemaLoader {
             areaCodes: lists["area_codes.txt"]!,
             words: lists["words.txt"]!,
             merchants: lists["merchants.txt"]!,
-            streetSuffixes: WordList(name: "suffixes", words: ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Ter"])
+            streetSuffixes: WordList(name: "suffixes", words: ["St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way", "Pl", "Ter"]),
+            firstNamesLower: lists["first_names.txt"]!.lowercased(),
+            lastNamesLower: lists["last_names.txt"]!.lowercased()
         )
 
         let columnNodes = try root.required("columns").sequence()
@@ -246,7 +251,8 @@ public enum SchemaLoader {
         }
         thresholds[thresholds.count - 1] = 1 << 32
         let encoded = values.map { CSVField.encode(Array($0.utf8)) }
-        return WeightedChoice(encoded: encoded, thresholds: thresholds, maxLength: encoded.map(\.count).max() ?? 0)
+        guard encoded.allSatisfy({ $0.count <= 255 }) else { throw node.error("values are limited to 255 bytes") }
+        return WeightedChoice(encoded: encoded, thresholds: thresholds)
     }
 
     /// RFC 2606 / RFC 6761 reserved names: example.com/.net/.org (and subdomains), *.test, *.example.

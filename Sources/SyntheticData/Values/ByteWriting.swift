@@ -18,8 +18,11 @@ let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 @inline(__always)
 package func writeDecimal(_ value: UInt64, width: Int = 1, to out: UnsafeMutablePointer<UInt8>) -> Int {
     var digits = 1
-    var probe = value
-    while probe >= 10 { probe /= 10; digits += 1 }
+    var power: UInt64 = 10
+    while digits < 20 && value >= power {
+        digits &+= 1
+        power = power &* 10
+    }
     let count = max(digits, width)
     var v = value
     var position = count
@@ -92,7 +95,8 @@ package func writeHexGroup(_ value: UInt16, to out: UnsafeMutablePointer<UInt8>)
 @inline(__always)
 package func writeBytes(_ bytes: StaticString, to out: UnsafeMutablePointer<UInt8>) -> Int {
     let count = bytes.utf8CodeUnitCount
-    out.update(from: bytes.utf8Start, count: count)
+    let source = bytes.utf8Start
+    for i in 0..<count { out[i] = source[i] }
     return count
 }
 

@@ -16,7 +16,18 @@
 package enum CardBrand: String, CaseIterable, Sendable {
     case visa, mastercard, amex, discover
 
-    /// (prefix digits, count) choices, then total length.
+    /// The brand at `index` of `allCases`, without building the array.
+    @inline(__always)
+    static func at(_ index: Int) -> CardBrand {
+        switch index {
+        case 0: return .visa
+        case 1: return .mastercard
+        case 2: return .amex
+        default: return .discover
+        }
+    }
+
+    /// The number of digits.
     var length: Int {
         switch self {
         case .amex: return 15
@@ -57,14 +68,18 @@ package func writeCardNumber(_ brand: CardBrand, grouped: Bool, random: inout Ce
     // Build the digits in a scratch area at the end of the output window, then lay them out.
     let digits = out + 24
     var count = brand.writePrefix(&random, to: digits)
+    var chunk = random.next()
+    var k = 0
     while count < length - 1 {
-        var chunk = random.next()
-        var k = 0
-        while k < 16 && count < length - 1 {
-            digits[count] = UInt8(48 + Int(chunk % 10))
-            chunk /= 10
-            count += 1
-            k += 1
+        // One decimal digit per multiply: the high word of chunk × 10 is uniform in 0...9.
+        let (high, low) = chunk.multipliedFullWidth(by: 10)
+        digits[count] = UInt8(truncatingIfNeeded: 48 &+ high)
+        chunk = low
+        count += 1
+        k += 1
+        if k == 16 {
+            chunk = random.next()
+            k = 0
         }
     }
     // Luhn: double every second digit from the right, starting with the one left of the check digit.
@@ -83,20 +98,23 @@ package func writeCardNumber(_ brand: CardBrand, grouped: Bool, random: inout Ce
     }
     digits[length - 1] = UInt8(48 + (10 - sum % 10) % 10)
     if !grouped {
-        out.update(from: digits, count: length)
+        for i in 0..<length { out[i] = digits[i] }
         return length
     }
-    let groups: [Int] = brand == .amex ? [4, 6, 5] : [4, 4, 4, 4]
+    // 4-4-4-4, or 4-6-5 for Amex.
     var written = 0
     var read = 0
-    for (index, size) in groups.enumerated() {
-        if index > 0 {
+    var group = 0
+    while read < length {
+        let size = brand == .amex ? (group == 0 ? 4 : (group == 1 ? 6 : 5)) : 4
+        if group > 0 {
             out[written] = UInt8(ascii: " ")
             written += 1
         }
-        (out + written).update(from: digits + read, count: size)
+        for i in 0..<size { out[written + i] = digits[read + i] }
         written += size
         read += size
+        group += 1
     }
     return written
 }
@@ -125,6 +143,31 @@ package func luhnValid<S: Sequence>(_ digits: S) -> Bool where S.Element == UInt
 package enum IBANCountry: String, CaseIterable, Sendable {
     case DE, GB, NL, BE, CH, FR
 
+    /// The country at `index` of `allCases`, without building the array.
+    @inline(__always)
+    static func at(_ index: Int) -> IBANCountry {
+        switch index {
+        case 0: return .DE
+        case 1: return .GB
+        case 2: return .NL
+        case 3: return .BE
+        case 4: return .CH
+        default: return .FR
+        }
+    }
+
+    /// The two letters, without allocating.
+    var codeBytes: (UInt8, UInt8) {
+        switch self {
+        case .DE: return (0x44, 0x45)
+        case .GB: return (0x47, 0x42)
+        case .NL: return (0x4E, 0x4C)
+        case .BE: return (0x42, 0x45)
+        case .CH: return (0x43, 0x48)
+        case .FR: return (0x46, 0x52)
+        }
+    }
+
     var length: Int {
         switch self {
         case .DE: return 22
@@ -152,8 +195,9 @@ package func writeIBAN(_ country: IBANCountry, random: inout CellRandom, to out:
         var chunk = random.next()
         for i in 0..<count {
             if i == 16 { chunk = random.next() }
-            bban[from + i] = UInt8(48 + Int(chunk % 10))
-            chunk /= 10
+            let (high, low) = chunk.multipliedFullWidth(by: 10)
+            bban[from + i] = UInt8(truncatingIfNeeded: 48 &+ high)
+            chunk = low
         }
     }
     switch country {
@@ -184,23 +228,30 @@ package func writeIBAN(_ country: IBANCountry, random: inout CellRandom, to out:
         let key = 97 - ((89 * number(0, 5) + 15 * number(5, 5) + 3 * number(10, 11)) % 97)
         writeTwoDigits(key, to: bban + 21)
     }
-    let code = Array(country.rawValue.utf8)
-    out[0] = code[0]
-    out[1] = code[1]
-    // mod 97 of BBAN ++ country letters ++ "00".
-    var remainder = 0
+    let code = country.codeBytes
+    out[0] = code.0
+    out[1] = code.1
+    // mod 97 of BBAN ++ country letters ++ "00", reducing every 8 characters (the
+    // accumulator stays below 97·10^16 < 2^63).
+    var remainder: UInt64 = 0
+    var pending = 0
     @inline(__always) func feed(_ byte: UInt8) {
         if byte >= 65 {
-            remainder = (remainder * 100 + Int(byte) - 55) % 97
+            remainder = remainder &* 100 &+ UInt64(byte &- 55)
         } else {
-            remainder = (remainder * 10 + Int(byte) - 48) % 97
+            remainder = remainder &* 10 &+ UInt64(byte &- 48)
+        }
+        pending &+= 1
+        if pending == 8 {
+            remainder %= 97
+            pending = 0
         }
     }
     for i in 0..<bbanLength { feed(bban[i]) }
-    feed(code[0])
-    feed(code[1])
-    remainder = (remainder * 100) % 97
-    writeTwoDigits(98 - remainder, to: out + 2)
+    feed(code.0)
+    feed(code.1)
+    remainder = (remainder % 97) * 100 % 97
+    writeTwoDigits(98 - Int(remainder), to: out + 2)
     return length
 }
 
@@ -232,7 +283,7 @@ package enum PhoneFormat: String, CaseIterable, Sendable {
 }
 
 @inline(__always)
-package func writePhone(_ format: PhoneFormat, areaCodes: WordList, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
+package func writePhone(_ format: PhoneFormat, areaCodes: WordTable, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
     var n = 0
     let area = random.below(areaCodes.count)
     let line = random.below(100)
@@ -265,14 +316,16 @@ package func writeSSN(random: inout CellRandom, to out: UnsafeMutablePointer<UIn
     return 11
 }
 
-/// RFC 5737 documentation networks.
-@usableFromInline
-let documentationNetworks: [StaticString] = ["192.0.2.", "198.51.100.", "203.0.113."]
-
+/// An address in one of the RFC 5737 documentation networks.
 @inline(__always)
 package func writeIPv4(random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
     let bits = random.next()
-    let n = writeBytes(documentationNetworks[Int(bits % 3)], to: out)
+    let n: Int
+    switch bits % 3 {
+    case 0: n = writeBytes("192.0.2.", to: out)
+    case 1: n = writeBytes("198.51.100.", to: out)
+    default: n = writeBytes("203.0.113.", to: out)
+    }
     return n + writeDecimal(1 + (bits >> 8) % 254, to: out + n)
 }
 

@@ -76,12 +76,21 @@ struct Generate: AsyncParsableCommand {
         let plan = DatasetRecipe(schema: loaded, seed: UInt64(seed)!, size: datasetSize, options: options)
 
         let toStdout = output == "-"
-        let recipePath = recipe ?? (toStdout ? nil : output + ".recipe.json")
+        // A device or pipe (/dev/null, a FIFO) is written in place; a regular file goes to
+        // <output>.partial first and is renamed when complete, so nothing half-written is
+        // ever visible under the final name.
+        let special = isSpecialFile(output)
+        let recipePath = recipe ?? (toStdout || special ? nil : output + ".recipe.json")
         let interrupt = InterruptFlag.install()
         let descriptor: Int32
         let partialPath = output + ".partial"
         if toStdout {
             descriptor = STDOUT_FILENO
+        } else if special {
+            descriptor = open(output, O_WRONLY)
+            guard descriptor >= 0 else {
+                throw CommandFailure(message: "cannot open '\(output)': \(String(cString: strerror(errno)))", exitCode: ExitCodes.invalidInput)
+            }
         } else {
             let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -100,20 +109,26 @@ struct Generate: AsyncParsableCommand {
             )
         } catch is GenerationCancelled {
             progress.finish()
-            if !toStdout {
+            if special {
+                close(descriptor)
+            } else if !toStdout {
                 close(descriptor)
                 unlink(partialPath)
             }
             throw CommandFailure(message: "interrupted; removed the partial output", exitCode: ExitCodes.aborted)
         } catch {
-            if !toStdout {
+            if special {
+                close(descriptor)
+            } else if !toStdout {
                 close(descriptor)
                 unlink(partialPath)
             }
             throw error
         }
         progress.finish()
-        if !toStdout {
+        if special {
+            close(descriptor)
+        } else if !toStdout {
             guard fsync(descriptor) == 0 || errno == EINVAL, close(descriptor) == 0, rename(partialPath, output) == 0 else {
                 throw CommandFailure(message: "cannot finish '\(output)': \(String(cString: strerror(errno)))", exitCode: ExitCodes.internalError)
             }
@@ -129,4 +144,11 @@ struct Generate: AsyncParsableCommand {
             printError(line)
         }
     }
+}
+
+/// True for an existing path that is not a regular file (a device, FIFO or socket).
+func isSpecialFile(_ path: String) -> Bool {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return false }
+    return (info.st_mode & S_IFMT) != S_IFREG && (info.st_mode & S_IFMT) != S_IFDIR
 }
