@@ -85,6 +85,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Runs the real binary, as a user would.
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["csvstorm"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HarnessTests",
             dependencies: ["Harness", "SyntheticData", "AWSWire"],
