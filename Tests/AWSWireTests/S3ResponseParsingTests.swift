@@ -80,6 +80,14 @@ struct S3ResponseParsingTests {
         #expect(r.parts[1].checksumCRC32C == "4waSgw==")
     }
 
+    @Test("root names are not checked strictly (moto 5 sends <ListPartsResponse>), but <Error> is refused")
+    func rootNames() throws {
+        let moto = try XML.parse("<ListPartsResponse><Bucket>b</Bucket><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><ETag>e</ETag><Size>3</Size></Part></ListPartsResponse>")
+        #expect(try S3ListPartsResult(xml: moto).parts.count == 1)
+        let error = try XML.parse("<Error><Code>InternalError</Code></Error>")
+        #expect { try S3CompleteMultipartUploadResult(xml: error) } throws: { ($0 as? AWSError)?.kind == .invalidResponse }
+    }
+
     @Test func completeMultipartUpload() throws {
         // S3 sends whitespace to keep the connection alive before the document.
         let root = try XML.parse("""

@@ -226,6 +226,8 @@ extension S3Client {
         if self.configuration.checksumAlgorithm == .crc32c {
             let crc = checksum ?? CRC32C.checksum(body)
             sent = crc.base64
+            // The SDKs name the algorithm too; some S3 implementations (moto) only look at this one.
+            spec.headers.append((name: "x-amz-sdk-checksum-algorithm", value: "CRC32C"))
             spec.headers.append((name: "x-amz-checksum-crc32c", value: crc.base64))
             spec.payloadHash = self.configuration.unsignedPayloadWhenChecksummed ? SigV4Signer.unsignedPayload : Self.sha256Hex(body)
         } else {

@@ -4,9 +4,12 @@ private func invalid(_ operation: String, _ message: String) -> AWSError {
     AWSError(kind: .invalidResponse, operation: operation, message: message)
 }
 
+/// Like the AWS SDKs, the root element's name is not checked strictly: S3 documents it as
+/// e.g. `ListPartsResult`, while some implementations (moto 5) send `ListPartsResponse`. Only an
+/// `<Error>` root is rejected (callers check for it first; this is a safety net).
 private func expectRoot(_ root: XML.Element, _ name: String, _ operation: String) throws(AWSError) {
-    guard root.name == name else {
-        throw invalid(operation, "expected <\(name)>, got <\(root.name)>")
+    guard root.name != "Error" else {
+        throw invalid(operation, "expected <\(name)>, got <Error>")
     }
 }
 
