@@ -2,11 +2,15 @@
 import PackageDescription
 
 /// One set of settings for every target: Swift 6 language mode (strict concurrency) and
-/// `any` spelled out for existentials. CI adds `-warnings-as-errors` on the command line.
-let swiftSettings: [SwiftSetting] = [
+/// `any` spelled out for existentials. CI sets CSVSTORM_WARNINGS_AS_ERRORS=1 so that our
+/// own targets (not the dependencies) build with `-warnings-as-errors`.
+var swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
+if Context.environment["CSVSTORM_WARNINGS_AS_ERRORS"] == "1" {
+    swiftSettings.append(.unsafeFlags(["-warnings-as-errors"]))
+}
 
 let package = Package(
     name: "csvstorm",
@@ -21,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure: schema, seekable PRNG, PII generators, CSV encoding, dataset recipe.
@@ -50,6 +57,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The emulated pipeline: S3 endpoint, event bus, workflow, task launcher, processor,
+        // ledger, queue. Hummingbird for HTTP, GRDB (SQLite, WAL) for state.
+        .target(
+            name: "Emulator",
+            dependencies: [
+                "AWSWire",
+                "SyntheticData",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Upload engine, scenario model, metrics, audit, results.
         .target(
             name: "Harness",
@@ -57,6 +81,10 @@ let package = Package(
                 "SyntheticData",
                 "AWSWire",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -64,8 +92,13 @@ let package = Package(
         .executableTarget(
             name: "csvstorm",
             dependencies: [
+                "Harness",
+                "Emulator",
                 "SyntheticData",
+                "AWSWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,8 +125,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "EmulatorTests",
+            dependencies: [
+                "Emulator",
+                "AWSWire",
+                "SyntheticData",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HarnessTests",
-            dependencies: ["Harness", "SyntheticData", "AWSWire"],
+            dependencies: [
+                "Harness",
+                "SyntheticData",
+                "AWSWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,1 @@
+// The emulated pipeline. See DESIGN.md.
