@@ -250,3 +250,33 @@ struct S3ClientRetryTests {
         #expect(AWSURIEncoding.query([(name: "uploads", value: nil), (name: "a b", value: "c=d")]) == "uploads&a%20b=c%3Dd")
     }
 }
+
+@Suite("S3 client credentials provider", .timeLimit(.minutes(1)))
+struct S3ClientCredentialsProviderTests {
+    @Test func providerCredentialsAreUsedPerAttempt() async throws {
+        let server = try await ScriptedHTTPServer.start(script: [.respond(status: 204), .respond(status: 204)])
+        do {
+            try await withTestHTTPClient { http in
+                let provider = CachedCredentialsProvider {
+                    ResolvedCredentials(
+                        credentials: AWSCredentials(accessKeyId: "ASIATEMP", secretAccessKey: "s", sessionToken: "TOKEN"),
+                        source: .environment
+                    )
+                }
+                let s3 = S3Client(httpClient: http, credentialsProvider: provider,
+                                  configuration: try S3ClientRetryTests.configuration(server.endpoint))
+                try await s3.abortMultipartUpload(bucket: "b", key: "k", uploadId: "u")
+                _ = try await s3.deleteObject(bucket: "b", key: "k")
+                for r in server.requests {
+                    #expect(r.header("authorization")?.contains("Credential=ASIATEMP/") == true)
+                    #expect(r.header("x-amz-security-token") == "TOKEN")
+                }
+                #expect(server.requests.count == 2)
+            }
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
+        }
+    }
+}

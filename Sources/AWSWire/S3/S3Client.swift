@@ -72,6 +72,24 @@ package struct S3Client: Sendable {
         )
     }
 
+    /// Credentials from a ``CachedCredentialsProvider`` (the credentials chain, refreshed
+    /// before expiry).
+    package init(
+        httpClient: HTTPClient,
+        credentialsProvider: CachedCredentialsProvider,
+        configuration: Configuration = Configuration(),
+        retryStrategy: StandardRetryStrategy? = nil,
+        logger: Logger? = nil
+    ) {
+        self.init(
+            httpClient: httpClient,
+            configuration: configuration,
+            retryStrategy: retryStrategy,
+            logger: logger,
+            credentialsProvider: { try await credentialsProvider.credentials() }
+        )
+    }
+
     private init(
         httpClient: HTTPClient,
         signing: SigningSource,
