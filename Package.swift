@@ -65,8 +65,12 @@ let package = Package(
                 "AWSWire",
                 "SyntheticData",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The S3 face uses HummingbirdCore's server directly: it needs the ResponseWriter to
+                // answer `Expect: 100-continue` only once a request is authorized.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

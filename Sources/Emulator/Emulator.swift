@@ -1,1 +1,251 @@
-// The emulated pipeline. See DESIGN.md.
+import AWSWire
+import Foundation
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Where a running emulator answers, and how to talk to it.
+package struct EmulatorEndpoint: Sendable {
+    /// `http://127.0.0.1:PORT`.
+    package var url: String
+    package var host: String
+    /// The bound port (the real one when configured with port 0).
+    package var port: Int
+    package var credentials: EmulatorConfiguration.Credentials
+    package var region: String
+    /// The state directory in use.
+    package var stateDirectory: String
+    package var buckets: EmulatorConfiguration.Buckets
+    /// Every Object Created event delivered so far, and streams of them.
+    package var events: ObjectEventRecorder
+}
+
+/// The emulated pipeline's S3 face (this issue): an S3-compatible endpoint on loopback with a
+/// disk-backed, restart-safe object store, emitting Object Created events.
+///
+/// A `Service`: run it in a `ServiceGroup` (graceful shutdown stops the listener, lets
+/// in-flight requests finish, then returns), or use ``withEmulator(_:eventSink:_:)``.
+package final class Emulator: Service {
+    package let configuration: EmulatorConfiguration
+    /// Every delivered event (also when an ``ObjectEventSink`` is configured).
+    package let events = ObjectEventRecorder()
+    package let stateDirectory: String
+    private let isTemporary: Bool
+    let store: MetadataStore
+    let blobs: BlobStore
+    private let outbox: EventOutbox
+    private let server: S3Server
+    private let listening = ListeningState()
+
+    /// Opens (or creates) the state directory, collects what a crash left half-written, and
+    /// creates the pipeline's buckets. Does not listen yet: ``run()`` does.
+    package init(configuration: EmulatorConfiguration, eventSink: (any ObjectEventSink)? = nil) async throws {
+        self.configuration = configuration
+        let fm = FileManager.default
+        switch configuration.stateDirectory {
+        case .temporary:
+            let path = NSTemporaryDirectory() + "csvstorm-emulator-" + UUID().uuidString.prefix(8).lowercased()
+            self.stateDirectory = path
+            self.isTemporary = true
+        case .path(let path):
+            self.stateDirectory = path
+            self.isTemporary = false
+        }
+        do {
+            try fm.createDirectory(atPath: self.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw EmulatorError.stateDirectory(self.stateDirectory, "\(error)")
+        }
+        let durable = configuration.durability == .powerLoss
+        do {
+            self.store = try MetadataStore(path: self.stateDirectory + "/metadata.sqlite", synchronousFull: durable)
+            self.blobs = try BlobStore(root: self.stateDirectory, fsync: durable)
+        } catch {
+            throw EmulatorError.stateDirectory(self.stateDirectory, "\(error)")
+        }
+        let referenced = try await self.store.referencedBlobs()
+        let removed = self.blobs.collectGarbage { referenced.contains($0) }
+        if removed > 0 {
+            configuration.logger.info("removed \(removed) unreferenced object files left by an interrupted run")
+        }
+        let now = Date()
+        let buckets = configuration.buckets
+        let retention = Int64(buckets.retention.components.seconds)
+        try await self.store.createBucket(
+            BucketRecord(name: buckets.raw, createdAt: now, versioningEnabled: true, objectLockEnabled: false, retentionSeconds: nil)
+        )
+        for name in [buckets.processed, buckets.failed] {
+            try await self.store.createBucket(
+                BucketRecord(name: name, createdAt: now, versioningEnabled: true, objectLockEnabled: true, retentionSeconds: retention)
+            )
+        }
+        let outbox = EventOutbox(store: self.store, sink: eventSink, recorder: self.events, logger: configuration.logger)
+        self.outbox = outbox
+        self.server = S3Server(configuration: configuration, store: self.store, blobs: self.blobs) { outbox.notify() }
+    }
+
+    /// Serves until graceful shutdown (or cancellation), then removes a temporary state directory.
+    package func run() async throws {
+        defer {
+            self.events.finish()
+            if self.isTemporary { try? FileManager.default.removeItem(atPath: self.stateDirectory) }
+        }
+        let server = self.server
+        let listening = self.listening
+        let httpServer = try HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(300))).buildServer(
+            configuration: ServerConfiguration(
+                address: .hostname(self.configuration.listener.host, port: self.configuration.listener.port),
+                serverName: nil,
+                reuseAddress: true
+            ),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: self.configuration.logger,
+            responder: { request, writer, channel in
+                try await server.handle(request, writer: writer, channel: channel)
+            },
+            onServerRunning: { channel in
+                listening.bound(port: channel.localAddress?.port ?? 0)
+            }
+        )
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await httpServer.run() }
+                group.addTask { try await self.outbox.run() }
+            }
+            listening.failed(EmulatorError.stopped())
+        } catch {
+            listening.failed(error)
+            throw error
+        }
+    }
+
+    /// Waits until the listener is bound (or the emulator failed to start) and returns where it answers.
+    package func endpoint() async throws -> EmulatorEndpoint {
+        let port = try await self.listening.wait()
+        let host = self.configuration.listener.host
+        return EmulatorEndpoint(
+            url: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", host: host, port: port,
+            credentials: self.configuration.credentials, region: self.configuration.region,
+            stateDirectory: self.stateDirectory, buckets: self.configuration.buckets, events: self.events
+        )
+    }
+}
+
+/// Runs an emulator for the duration of `body` and always shuts it down (on return, throw or
+/// cancellation), waiting for in-flight requests to finish.
+///
+/// ```swift
+/// try await withEmulator(EmulatorConfiguration(listener: .init(port: 0))) { endpoint in
+///     // endpoint.url, endpoint.credentials, endpoint.events
+/// }
+/// ```
+package func withEmulator<Result>(
+    _ configuration: EmulatorConfiguration = EmulatorConfiguration(),
+    eventSink: (any ObjectEventSink)? = nil,
+    _ body: (EmulatorEndpoint) async throws -> Result
+) async throws -> Result {
+    let emulator = try await Emulator(configuration: configuration, eventSink: eventSink)
+    let group = ServiceGroup(configuration: .init(services: [emulator], logger: configuration.logger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let result: Result
+        do {
+            result = try await body(try await emulator.endpoint())
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
+    }
+}
+
+extension Emulator {
+    /// `csvstorm emulate`: serves until SIGINT or SIGTERM, then shuts down gracefully.
+    /// `onListening` runs once the port is bound (to print the endpoint).
+    package static func runUntilSignalled(
+        configuration: EmulatorConfiguration,
+        eventSink: (any ObjectEventSink)? = nil,
+        onListening: @escaping @Sendable (EmulatorEndpoint) -> Void
+    ) async throws {
+        let emulator = try await Emulator(configuration: configuration, eventSink: eventSink)
+        let group = ServiceGroup(
+            configuration: .init(services: [emulator], gracefulShutdownSignals: [.sigint, .sigterm], logger: configuration.logger)
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                if let endpoint = try? await emulator.endpoint() { onListening(endpoint) }
+            }
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// Why the emulator could not start or stopped.
+package struct EmulatorError: Error, CustomStringConvertible {
+    private enum Code { case stateDirectory, stopped }
+    private let code: Code
+    package let message: String
+
+    static func stateDirectory(_ path: String, _ reason: String) -> EmulatorError {
+        EmulatorError(code: .stateDirectory, message: "cannot use the state directory \(path): \(reason)")
+    }
+
+    static func stopped() -> EmulatorError {
+        EmulatorError(code: .stopped, message: "the emulator stopped before it was listening")
+    }
+
+    package var description: String { self.message }
+}
+
+/// The bound port, once known, for any number of waiters.
+final class ListeningState: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Int, any Error>])
+        case bound(Int)
+        case failed(any Error)
+    }
+
+    private let state = Mutex(State.waiting([]))
+
+    func bound(port: Int) {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Int, any Error>] in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = .bound(port)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func failed(_ error: any Error) {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Int, any Error>] in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = .failed(error)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    func wait() async throws -> Int {
+        try await withCheckedThrowingContinuation { continuation in
+            let immediate: Result<Int, any Error>? = self.state.withLock { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .bound(let port): return .success(port)
+                case .failed(let error): return .failure(error)
+                }
+            }
+            if let immediate { continuation.resume(with: immediate) }
+        }
+    }
+}

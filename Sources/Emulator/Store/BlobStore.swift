@@ -1,0 +1,206 @@
+import AWSWire
+import Crypto
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Object bytes as files: `blobs/<xx>/<name>` under the state directory. A blob is written to
+/// `tmp/` while the request streams in, and renamed into `blobs/` only when complete; metadata
+/// refers to it only after that. So after a crash, `tmp/` holds at most garbage (cleared at
+/// start) and `blobs/` at most unreferenced files (collected at start); nothing half-written is
+/// ever visible.
+package struct BlobStore: Sendable {
+    package let root: String
+    package let fsync: Bool
+
+    package init(root: String, fsync: Bool) throws {
+        self.root = root
+        self.fsync = fsync
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        for index in 0..<256 {
+            try fm.createDirectory(atPath: self.directory(prefix: Self.hexByte(index)), withIntermediateDirectories: true)
+        }
+    }
+
+    private static func hexByte(_ value: Int) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[value >> 4], digits[value & 15]])
+    }
+
+    private func directory(prefix: String) -> String { "\(self.root)/blobs/\(prefix)" }
+
+    package func path(of name: String) -> String {
+        "\(self.root)/blobs/\(name.prefix(2))/\(name)"
+    }
+
+    /// A new random blob name (32 hex digits).
+    package static func newName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let a = generator.next() as UInt64
+        let b = generator.next() as UInt64
+        func hex(_ v: UInt64) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }
+        return hex(a) + hex(b)
+    }
+
+    /// Starts writing a new blob.
+    package func makeWriter(checksums: Set<ChecksumAlgorithm>) throws(S3Error) -> BlobWriter {
+        let name = Self.newName()
+        let tmp = "\(self.root)/tmp/\(name)"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw S3Error(.internalError, "cannot create \(tmp): errno \(errno)") }
+        return BlobWriter(name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums)
+    }
+
+    /// Removes blobs (after the metadata that referred to them is gone). Missing files are fine.
+    package func remove(_ names: [String]) {
+        for name in names { unlink(self.path(of: name)) }
+    }
+
+    /// Startup: empties `tmp/` and removes every blob `isReferenced` does not know.
+    /// Returns how many files were removed.
+    package func collectGarbage(isReferenced: (String) -> Bool) -> Int {
+        let fm = FileManager.default
+        var removed = 0
+        for name in (try? fm.contentsOfDirectory(atPath: self.root + "/tmp")) ?? [] {
+            unlink("\(self.root)/tmp/\(name)")
+            removed += 1
+        }
+        for index in 0..<256 {
+            let directory = self.directory(prefix: Self.hexByte(index))
+            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where !isReferenced(name) {
+                unlink("\(directory)/\(name)")
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    /// Opens a blob for reading.
+    package func openForReading(_ name: String) throws(S3Error) -> Int32 {
+        let fd = open(self.path(of: name), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw S3Error(.internalError, "object data \(name) is missing (errno \(errno))") }
+        return fd
+    }
+}
+
+/// The digests of a finished blob.
+package struct BlobDigests: Sendable, Hashable {
+    package var size: Int64
+    package var md5: [UInt8]
+    package var checksums: [ChecksumAlgorithm: String]
+
+    package var md5Hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        for byte in self.md5 {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    package var md5Base64: String { Data(self.md5).base64EncodedString() }
+}
+
+/// Streams one blob to disk while computing its MD5 (always: the ETag) and the requested
+/// checksums. Memory use is constant: every buffer is hashed and written, then dropped.
+///
+/// Owned by one request task. If it is dropped without ``commit()``, the temporary file is removed.
+package final class BlobWriter {
+    package let name: String
+    private let tmpPath: String
+    private let finalPath: String
+    private var fd: Int32
+    private let fsync: Bool
+    private var committed = false
+    package private(set) var size: Int64 = 0
+    private var md5 = Insecure.MD5()
+    private var crc32: CRC32?
+    private var crc32c: CRC32C?
+
+    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>) {
+        self.name = name
+        self.tmpPath = tmpPath
+        self.finalPath = finalPath
+        self.fd = fd
+        self.fsync = fsync
+        if checksums.contains(.crc32) { self.crc32 = CRC32() }
+        if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
+    }
+
+    deinit {
+        if self.fd >= 0 { close(self.fd) }
+        if !self.committed { unlink(self.tmpPath) }
+    }
+
+    /// Hashes and writes `bytes`.
+    package func append(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        guard bytes.count > 0 else { return }
+        self.md5.update(bufferPointer: bytes)
+        if self.crc32c != nil { self.crc32c!.update(bytes) }
+        if self.crc32 != nil { self.crc32!.update(bytes) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(self.fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw S3Error(.internalError, "writing object data failed: errno \(errno)")
+            }
+            offset += written
+        }
+        self.size += Int64(bytes.count)
+    }
+
+    package func append(_ buffer: ByteBuffer) throws(S3Error) {
+        do {
+            try buffer.withUnsafeReadableBytes { bytes in try self.append(bytes) }
+        } catch let error as S3Error {
+            throw error
+        } catch {
+            throw S3Error(.internalError, "\(error)")
+        }
+    }
+
+    /// Closes the file (fsynced in ``EmulatorConfiguration/Durability/powerLoss``) and returns
+    /// the digests. The blob is not visible until ``commit()``.
+    package func finish() throws(S3Error) -> BlobDigests {
+        if self.fsync, Glibc.fsync(self.fd) != 0 {
+            throw S3Error(.internalError, "fsync failed: errno \(errno)")
+        }
+        close(self.fd)
+        self.fd = -1
+        var checksums: [ChecksumAlgorithm: String] = [:]
+        if let crc32 = self.crc32 { checksums[.crc32] = crc32.base64 }
+        if let crc32c = self.crc32c { checksums[.crc32c] = crc32c.base64 }
+        return BlobDigests(size: self.size, md5: Array(self.md5.finalize()), checksums: checksums)
+    }
+
+    /// Moves the finished file into `blobs/`. After this, the caller owns the blob (it must be
+    /// referenced by metadata, or removed).
+    package func commit() throws(S3Error) {
+        guard rename(self.tmpPath, self.finalPath) == 0 else {
+            throw S3Error(.internalError, "cannot move object data into place: errno \(errno)")
+        }
+        self.committed = true
+        if self.fsync {
+            let directory = String(self.finalPath[..<self.finalPath.lastIndex(of: "/")!])
+            let dfd = open(directory, O_RDONLY | O_DIRECTORY)
+            if dfd >= 0 {
+                _ = Glibc.fsync(dfd)
+                close(dfd)
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// One `<Part>` of a CompleteMultipartUpload request.
+package struct RequestedPart: Sendable, Hashable {
+    package var partNumber: Int
+    /// Without quotes.
+    package var etag: String
+    /// `ChecksumCRC32`/`ChecksumCRC32C` when sent.
+    package var checksum: String?
+}
+
+/// The answer to a CompleteMultipartUpload: the new version, or a replay of an earlier success.
+package struct CompletionOutcome: Sendable {
+    package var completion: CompletionRecord
+    /// nil when this is an identical retry answered from the grace window.
+    package var object: ObjectRecord?
+    package var event: ObjectCreatedEvent?
+    package var removedBlobs: [String]
+    package var versioned: Bool
+}
+
+extension MetadataStore {
+    static func newUploadId() -> String {
+        BlobStore.newName() + BlobStore.newName()
+    }
+
+    package func createUpload(_ upload: UploadRecord) async throws {
+        try await self.pool.write { db in
+            _ = try Self.requireBucket(db, upload.bucket)
+            try db.execute(
+                sql: "INSERT INTO upload (upload_id, bucket, key, initiated, content_type, user_metadata, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [upload.uploadId, upload.bucket, upload.key, upload.initiated.timeIntervalSince1970, upload.contentType,
+                            Self.encodeMetadata(upload.userMetadata), upload.checksumAlgorithm?.rawValue]
+            )
+        }
+    }
+
+    static func requireUpload(_ db: Database, bucket: String, key: String, uploadId: String) throws -> UploadRecord {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
+            throw S3Error.noSuchUpload(uploadId)
+        }
+        let upload = Self.upload(row)
+        guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
+        return upload
+    }
+
+    package func upload(bucket: String, key: String, uploadId: String) async throws -> UploadRecord {
+        try await self.pool.read { db in
+            _ = try Self.requireBucket(db, bucket)
+            return try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
+        }
+    }
+
+    /// Records a part (replacing an earlier one with the same number). Returns the blob of the
+    /// replaced part, to remove. Throws NoSuchUpload if the upload ended meanwhile.
+    package func putPart(bucket: String, key: String, uploadId: String, part: PartRecord) async throws -> String? {
+        try await self.pool.write { db in
+            _ = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
+            let old = try String.fetchOne(
+                db, sql: "SELECT blob FROM part WHERE upload_id = ? AND part_number = ?", arguments: [uploadId, part.partNumber]
+            )
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO part (upload_id, part_number, blob, size, etag, checksum, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [uploadId, part.partNumber, part.blob, part.size, part.etag, part.checksum, part.lastModified.timeIntervalSince1970]
+            )
+            return old
+        }
+    }
+
+    package func listParts(
+        bucket: String, key: String, uploadId: String, after marker: Int, maxParts: Int
+    ) async throws -> (upload: UploadRecord, parts: [PartRecord], isTruncated: Bool) {
+        try await self.pool.read { db in
+            _ = try Self.requireBucket(db, bucket)
+            let upload = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM part WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+                arguments: [uploadId, marker, maxParts + 1]
+            )
+            let parts = rows.prefix(maxParts).map(Self.part)
+            return (upload, Array(parts), rows.count > maxParts)
+        }
+    }
+
+    package func listUploads(
+        bucket: String, prefix: String, delimiter: String?, keyMarker: String?, uploadIdMarker: String?, maxUploads: Int
+    ) async throws -> ListPage<UploadRecord> {
+        try await self.pool.read { db in
+            _ = try Self.requireBucket(db, bucket)
+            var page = ListPage<UploadRecord>(items: [], commonPrefixes: [], isTruncated: false)
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT * FROM upload WHERE bucket = ? AND key >= ? ORDER BY key, initiated, upload_id",
+                arguments: [bucket, max(keyMarker ?? "", prefix)]
+            )
+            var pastMarker = uploadIdMarker == nil
+            var lastPrefix: String?
+            var count = 0
+            while let row = try cursor.next() {
+                let upload = Self.upload(row)
+                guard upload.key.hasPrefix(prefix) else { break }
+                if let keyMarker, upload.key == keyMarker {
+                    if !pastMarker {
+                        if upload.uploadId == uploadIdMarker { pastMarker = true }
+                        continue
+                    }
+                    if uploadIdMarker == nil { continue }
+                }
+                if let lastPrefix, upload.key.hasPrefix(lastPrefix) { continue }
+                if count == maxUploads {
+                    page.isTruncated = true
+                    break
+                }
+                if let common = Self.commonPrefix(of: upload.key, prefix: prefix, delimiter: delimiter) {
+                    lastPrefix = common
+                    page.commonPrefixes.append(common)
+                } else {
+                    page.items.append(upload)
+                    page.nextMarker = upload.key
+                    page.nextVersionIdMarker = upload.uploadId
+                }
+                count += 1
+            }
+            return page
+        }
+    }
+
+    /// Removes an upload and its parts; returns the part blobs to remove.
+    package func abortUpload(bucket: String, key: String, uploadId: String) async throws -> [String] {
+        try await self.pool.write { db in
+            _ = try Self.requireBucket(db, bucket)
+            _ = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
+            let blobs = try String.fetchAll(db, sql: "SELECT blob FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.execute(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.execute(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
+            return blobs
+        }
+    }
+
+    /// SHA-256 over the normalized part list: what makes two CompleteMultipartUpload requests identical.
+    package static func digest(of parts: [RequestedPart]) -> String {
+        var hasher = SHA256()
+        for part in parts {
+            hasher.update(data: Array("\(part.partNumber):\(part.etag):\(part.checksum ?? "")\n".utf8))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func md5Bytes(hex: String) -> [UInt8]? {
+        let u = Array(hex.utf8)
+        guard u.count == 32 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(16)
+        var index = 0
+        while index < 32 {
+            guard let high = Self.hexValue(u[index]), let low = Self.hexValue(u[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: byte - 48
+        case 65...70: byte - 55
+        case 97...102: byte - 87
+        default: nil
+        }
+    }
+
+    /// Completes an upload: validates the part list as S3 does, records the object (its
+    /// segments are the part files themselves: no byte is copied), the completion (for
+    /// identical retries within `gracePeriod`) and the event, in one transaction.
+    package func completeUpload(
+        bucket: String,
+        key: String,
+        uploadId: String,
+        parts requested: [RequestedPart],
+        minimumPartSize: Int64,
+        gracePeriod: Duration,
+        now: Date,
+        context: EventContext
+    ) async throws -> CompletionOutcome {
+        let digest = Self.digest(of: requested)
+        let grace = Double(gracePeriod.components.seconds)
+        return try await self.pool.write { db in
+            let bucketRecord = try Self.requireBucket(db, bucket)
+            try db.execute(sql: "DELETE FROM completion WHERE completed_at < ?", arguments: [now.timeIntervalSince1970 - grace])
+            guard let uploadRow = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
+                if let row = try Row.fetchOne(db, sql: "SELECT * FROM completion WHERE upload_id = ?", arguments: [uploadId]),
+                   row["bucket"] == bucket, row["key"] == key, row["request_digest"] == digest
+                {
+                    var checksum: ChecksumValue?
+                    if let name: String = row["checksum_algorithm"], let algorithm = ChecksumAlgorithm(name: name) {
+                        checksum = ChecksumValue(algorithm: algorithm, value: row["checksum_value"], type: row["checksum_type"])
+                    }
+                    let completion = CompletionRecord(
+                        uploadId: uploadId, bucket: bucket, key: key, requestDigest: digest, etag: row["etag"],
+                        versionId: row["version_id"], checksum: checksum,
+                        completedAt: Date(timeIntervalSince1970: row["completed_at"])
+                    )
+                    return CompletionOutcome(
+                        completion: completion, object: nil, event: nil, removedBlobs: [],
+                        versioned: bucketRecord.versioningEnabled
+                    )
+                }
+                throw S3Error.noSuchUpload(uploadId)
+            }
+            let upload = Self.upload(uploadRow)
+            guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
+
+            var stored: [Int: PartRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM part WHERE upload_id = ?", arguments: [uploadId]) {
+                let part = Self.part(row)
+                stored[part.partNumber] = part
+            }
+            var previous = 0
+            for part in requested {
+                guard part.partNumber > previous else {
+                    throw S3Error(.invalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.", details: [("UploadId", uploadId)])
+                }
+                previous = part.partNumber
+            }
+            var chosen: [PartRecord] = []
+            chosen.reserveCapacity(requested.count)
+            for part in requested {
+                guard let have = stored[part.partNumber], have.etag == part.etag else {
+                    throw S3Error(
+                        .invalidPart,
+                        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+                        details: [("UploadId", uploadId), ("PartNumber", String(part.partNumber)), ("ETag", part.etag)]
+                    )
+                }
+                if let sent = part.checksum, let checksum = have.checksum, sent != checksum {
+                    throw S3Error(
+                        .invalidPart,
+                        "The checksum of part \(part.partNumber) you specified (\(sent)) does not match the uploaded part's (\(checksum)).",
+                        details: [("UploadId", uploadId), ("PartNumber", String(part.partNumber))]
+                    )
+                }
+                chosen.append(have)
+            }
+            for part in chosen.dropLast() where part.size < minimumPartSize {
+                throw S3Error(
+                    .entityTooSmall, "Your proposed upload is smaller than the minimum allowed object size.",
+                    details: [("ProposedSize", String(part.size)), ("MinSizeAllowed", String(minimumPartSize)),
+                              ("PartNumber", String(part.partNumber)), ("ETag", part.etag)]
+                )
+            }
+
+            var md5 = Insecure.MD5()
+            for part in chosen {
+                guard let bytes = Self.md5Bytes(hex: part.etag) else { throw S3Error(.internalError, "corrupt part ETag \(part.etag)") }
+                md5.update(data: bytes)
+            }
+            let etag = md5.finalize().map { String(format: "%02x", $0) }.joined() + "-\(chosen.count)"
+            var checksum: ChecksumValue?
+            if let algorithm = upload.checksumAlgorithm {
+                let values = chosen.compactMap(\.checksum)
+                if values.count == chosen.count, let composite = algorithm.composite(partChecksums: values) {
+                    checksum = ChecksumValue(algorithm: algorithm, value: composite, type: "COMPOSITE")
+                }
+            }
+            let new = NewObject(
+                bucket: bucket, key: key, size: chosen.reduce(0) { $0 + $1.size }, etag: etag, contentType: upload.contentType,
+                userMetadata: upload.userMetadata, checksum: checksum, segments: chosen.map { Segment(blob: $0.blob, size: $0.size) },
+                partCount: chosen.count, lastModified: now
+            )
+            var (record, event, removed) = try Self.insertVersion(db, new, context: context)
+            let used = Set(chosen.map(\.partNumber))
+            removed.append(contentsOf: stored.values.filter { !used.contains($0.partNumber) }.map(\.blob))
+            try db.execute(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.execute(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
+            let completion = CompletionRecord(
+                uploadId: uploadId, bucket: bucket, key: key, requestDigest: digest, etag: etag, versionId: record.versionId,
+                checksum: checksum, completedAt: now
+            )
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO completion (upload_id, bucket, key, request_digest, etag, version_id, checksum_algorithm,
+                        checksum_value, checksum_type, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [uploadId, bucket, key, digest, etag, record.versionId, checksum?.algorithm.rawValue, checksum?.value,
+                            checksum?.type, now.timeIntervalSince1970]
+            )
+            record.isLatest = true
+            return CompletionOutcome(
+                completion: completion, object: record, event: event, removedBlobs: removed,
+                versioned: bucketRecord.versioningEnabled
+            )
+        }
+    }
+}
