@@ -54,8 +54,9 @@ package struct RowEncoder: @unchecked Sendable {
                 n &+= 1
             }
             var random = CellRandom(rowKey: rowKey, column: index)
-            let column = columns[index]
-            if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
+            let column = columns + index
+            let threshold = column.pointee.nullThreshold
+            if threshold != 0 && random.chance(threshold) { continue }
             n &+= writeField(column, row: row, random: &random, to: out + n, embedded: nil)
         }
         if lineEnding == .crlf {
@@ -82,8 +83,8 @@ package struct RowEncoder: @unchecked Sendable {
                 n += 1
             }
             var random = CellRandom(rowKey: rowKey, column: index)
-            let column = columns[index]
-            if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
+            let column = columns + index
+            if column.pointee.nullThreshold != 0 && random.chance(column.pointee.nullThreshold) { continue }
             n += writeField(column, row: row, random: &random, to: out + n, embedded: nil)
             if defect == .invalidUTF8 && index == 0 {
                 out[n] = 0xFF
@@ -119,10 +120,10 @@ package struct RowEncoder: @unchecked Sendable {
         defer { scratch.deallocate() }
         for index in 0..<columnCount {
             var random = CellRandom(rowKey: rowKey, column: index)
-            let column = columns[index]
-            if column.nullThreshold != 0 && random.chance(column.nullThreshold) { continue }
+            let column = columns + index
+            if column.pointee.nullThreshold != 0 && random.chance(column.pointee.nullThreshold) { continue }
             let described = schema.columns[index]
-            if column.tag == .notes {
+            if column.pointee.tag == .notes {
                 var span = EmbeddedSpan()
                 _ = withUnsafeMutablePointer(to: &span) { pointer in
                     writeField(column, row: row, random: &random, to: scratch, embedded: pointer)
@@ -149,17 +150,17 @@ package struct RowEncoder: @unchecked Sendable {
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     @inline(__always)
-    private func writeField(_ c: CompiledColumn, row: Int, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
-        switch c.tag {
+    private func writeField(_ column: UnsafePointer<CompiledColumn>, row: Int, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
+        switch column.pointee.tag {
         case .sequence:
-            return writeSigned(c.low &+ Int64(row), to: out)
+            return writeSigned(column.pointee.low &+ Int64(row), to: out)
         case .integer:
-            return writeSigned(c.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high), to: out)
+            return writeSigned(column.pointee.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: column.pointee.high &- column.pointee.low) &+ 1).high), to: out)
         case .decimal:
-            let value = c.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high)
-            return writeFixedPoint(value, scale: c.scale, to: out)
+            let value = column.pointee.low &+ Int64(bitPattern: random.next().multipliedFullWidth(by: UInt64(bitPattern: column.pointee.high &- column.pointee.low) &+ 1).high)
+            return writeFixedPoint(value, scale: column.pointee.scale, to: out)
         case .choice:
-            return c.choice.write(&random, to: out)
+            return column.pointee.choice.write(&random, to: out)
         case .uuid:
             return writeUUID(random: &random, to: out)
         case .firstName:
@@ -172,16 +173,16 @@ package struct RowEncoder: @unchecked Sendable {
             n &+= 1
             return n &+ d.lastNames.copy(d.lastNames.pick(&random), to: out + n)
         case .email:
-            return writeEmail(domains: c.choice, random: &random, to: out)
+            return writeEmail(domains: column.pointee.choice, random: &random, to: out)
         case .phone:
-            return writePhone(c.phoneFormat, areaCodes: d.areaCodes, random: &random, to: out)
+            return writePhone(column.pointee.phoneFormat, areaCodes: d.areaCodes, random: &random, to: out)
         case .ssn:
             return writeSSN(random: &random, to: out)
         case .date:
-            return writeDate(days: Int(c.low) &+ random.below(Int(c.high &- c.low) &+ 1), to: out)
+            return writeDate(days: Int(column.pointee.low) &+ random.below(Int(column.pointee.high &- column.pointee.low) &+ 1), to: out)
         case .timestamp:
-            let offset = random.next().multipliedFullWidth(by: UInt64(bitPattern: c.high &- c.low) &+ 1).high
-            return writeTimestamp(seconds: c.low &+ Int64(bitPattern: offset), to: out)
+            let offset = random.next().multipliedFullWidth(by: UInt64(bitPattern: column.pointee.high &- column.pointee.low) &+ 1).high
+            return writeTimestamp(seconds: column.pointee.low &+ Int64(bitPattern: offset), to: out)
         case .streetAddress:
             let bits = random.next()
             var n = writeDecimal(1 &+ bits % 9999, to: out)
@@ -201,10 +202,10 @@ package struct RowEncoder: @unchecked Sendable {
         case .postalCode:
             return writeDecimal(UInt64(random.inRange(1001, 99950)), width: 5, to: out)
         case .creditCard:
-            let brand = CardBrand.at(Int(c.smallSet.item(random.below(c.smallCount))))
-            return writeCardNumber(brand, grouped: c.grouped, random: &random, to: out)
+            let brand = CardBrand.at(Int(column.pointee.smallSet.item(random.below(column.pointee.smallCount))))
+            return writeCardNumber(brand, grouped: column.pointee.grouped, random: &random, to: out)
         case .iban:
-            let country = IBANCountry.at(Int(c.smallSet.item(random.below(c.smallCount))))
+            let country = IBANCountry.at(Int(column.pointee.smallSet.item(random.below(column.pointee.smallCount))))
             return writeIBAN(country, random: &random, to: out)
         case .ipv4:
             return writeIPv4(random: &random, to: out)
@@ -226,7 +227,7 @@ package struct RowEncoder: @unchecked Sendable {
         case .merchant:
             return d.merchants.copy(d.merchants.pick(&random), to: out)
         case .notes:
-            return writeNotes(c, random: &random, to: out, embedded: embedded)
+            return writeNotes(column, random: &random, to: out, embedded: embedded)
         }
     }
 
@@ -265,10 +266,12 @@ package struct RowEncoder: @unchecked Sendable {
     /// one PII value in a short phrase. The per-word draws come first, so whether the field
     /// needs quoting is known before it is written.
     @inline(__always)
-    private func writeNotes(_ c: CompiledColumn, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
+    private func writeNotes(_ column: UnsafePointer<CompiledColumn>, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>, embedded: UnsafeMutablePointer<EmbeddedSpan>?) -> Int {
         let words = d.words
-        let count = random.inRange(c.minWords, c.maxWords)
-        let piiAt = random.chance(c.piiThreshold) ? random.below(count &+ 1) : -1
+        let count = random.inRange(column.pointee.minWords, column.pointee.maxWords)
+        let piiAt = random.chance(column.pointee.piiThreshold) ? random.below(count &+ 1) : -1
+        let embeddedKinds = column.pointee.smallSet
+        let embeddedCount = column.pointee.smallCount
         return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count &+ 1) { draws in
             // 32 random bits per word, two words per draw: 16 bits pick the word, 6 make it
             // a quoted word (1/64), 3 put a comma after it (1/8, not after the last word).
@@ -280,10 +283,14 @@ package struct RowEncoder: @unchecked Sendable {
                 draws[i &+ 1] = UInt32(truncatingIfNeeded: bits &>> 32)
                 i &+= 2
             }
+            var wraps: UInt32 = 0
+            var commas: UInt32 = 0
             for i in 0..<count {
                 let bits = draws[i]
-                if (bits &>> 16) & 0x3F == 0 || (i < count &- 1 && (bits &>> 22) & 7 == 0) { quoted = true }
+                wraps |= (bits &>> 16) & 0x3F == 0 ? 1 : 0
+                commas |= (i < count &- 1) && (bits &>> 22) & 7 == 0 ? 1 : 0
             }
+            quoted = (wraps | commas) != 0
             var n = 0
             if quoted {
                 out[0] = UInt8(ascii: "\"")
@@ -291,7 +298,7 @@ package struct RowEncoder: @unchecked Sendable {
             }
             for i in 0...count {
                 if i == piiAt {
-                    let kind = c.smallSet.item(random.below(c.smallCount))
+                    let kind = embeddedKinds.item(random.below(embeddedCount))
                     n &+= writePhrasePrefix(kind, random.next(), to: out + n)
                     let start = n
                     n &+= writeEmbedded(kind, random: &random, to: out + n)

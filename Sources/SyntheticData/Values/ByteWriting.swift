@@ -1,20 +1,9 @@
 /// Low-level writers into a raw output pointer. Every function returns the number of bytes
 /// written; callers guarantee capacity (rows are bounded by `RowEncoder.maxRowBytes`).
 
-@usableFromInline
-let digitPairs: [UInt8] = {
-    var table = [UInt8](repeating: 0, count: 200)
-    for i in 0..<100 {
-        table[2 * i] = UInt8(48 + i / 10)
-        table[2 * i + 1] = UInt8(48 + i % 10)
-    }
-    return table
-}()
-
-@usableFromInline
-let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
 /// Writes `value` in decimal, left-padded with zeros to at least `width` digits.
+/// Arithmetic only (divisions by constants compile to multiplies): no lookup table, so no
+/// global to initialise-check on the hot path.
 @inline(__always)
 package func writeDecimal(_ value: UInt64, width: Int = 1, to out: UnsafeMutablePointer<UInt8>) -> Int {
     var digits = 1
@@ -26,27 +15,11 @@ package func writeDecimal(_ value: UInt64, width: Int = 1, to out: UnsafeMutable
     let count = max(digits, width)
     var v = value
     var position = count
-    digitPairs.withUnsafeBufferPointer { pairs in
-        while v >= 100 {
-            let pair = Int(v % 100)
-            v /= 100
-            position -= 2
-            out[position] = pairs[2 * pair]
-            out[position + 1] = pairs[2 * pair + 1]
-        }
-        if v >= 10 {
-            let pair = Int(v)
-            position -= 2
-            out[position] = pairs[2 * pair]
-            out[position + 1] = pairs[2 * pair + 1]
-        } else {
-            position -= 1
-            out[position] = UInt8(48 + v)
-        }
-    }
     while position > 0 {
-        position -= 1
-        out[position] = 48
+        position &-= 1
+        let quotient = v / 10
+        out[position] = UInt8(truncatingIfNeeded: 48 &+ (v &- quotient &* 10))
+        v = quotient
     }
     return count
 }
@@ -54,10 +27,9 @@ package func writeDecimal(_ value: UInt64, width: Int = 1, to out: UnsafeMutable
 /// Writes exactly two digits (00-99).
 @inline(__always)
 package func writeTwoDigits(_ value: Int, to out: UnsafeMutablePointer<UInt8>) {
-    digitPairs.withUnsafeBufferPointer { pairs in
-        out[0] = pairs[2 * value]
-        out[1] = pairs[2 * value + 1]
-    }
+    let tens = value / 10
+    out[0] = UInt8(truncatingIfNeeded: 48 &+ tens)
+    out[1] = UInt8(truncatingIfNeeded: 48 &+ value &- tens &* 10)
 }
 
 @inline(__always)
@@ -69,17 +41,16 @@ package func writeSigned(_ value: Int64, to out: UnsafeMutablePointer<UInt8>) ->
     return writeDecimal(UInt64(value), to: out)
 }
 
-/// Writes `count` random lowercase hex digits.
+/// Writes `count` lowercase hex digits of `value`.
 @inline(__always)
 package func writeHex(_ value: UInt64, count: Int, to out: UnsafeMutablePointer<UInt8>) {
-    hexDigits.withUnsafeBufferPointer { hex in
-        var v = value
-        var i = count
-        while i > 0 {
-            i -= 1
-            out[i] = hex[Int(v & 0xF)]
-            v >>= 4
-        }
+    var v = value
+    var i = count
+    while i > 0 {
+        i &-= 1
+        let nibble = UInt8(truncatingIfNeeded: v & 0xF)
+        out[i] = nibble < 10 ? 48 &+ nibble : 87 &+ nibble
+        v &>>= 4
     }
 }
 

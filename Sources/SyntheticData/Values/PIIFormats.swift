@@ -65,15 +65,26 @@ package enum CardBrand: String, CaseIterable, Sendable {
 @inline(__always)
 package func writeCardNumber(_ brand: CardBrand, grouped: Bool, random: inout CellRandom, to out: UnsafeMutablePointer<UInt8>) -> Int {
     let length = brand.length
-    // Build the digits in a scratch area at the end of the output window, then lay them out.
-    let digits = out + 24
+    // Grouped numbers are built in a scratch area past the field, then laid out in groups.
+    let digits = grouped ? out + 24 : out
     var count = brand.writePrefix(&random, to: digits)
+    // Luhn while the digits are drawn: counting from the check digit's left neighbour,
+    // every second digit is doubled (minus 9 when the double exceeds 9). For a fixed length
+    // that is every index with the parity of length − 2.
+    let doubledParity = (length &- 2) & 1
+    var sum = 0
+    for i in 0..<count {
+        let d = Int(digits[i]) &- 48
+        sum &+= (i & 1) == doubledParity ? (d &* 2 &- (d >= 5 ? 9 : 0)) : d
+    }
     var chunk = random.next()
     var k = 0
     while count < length - 1 {
         // One decimal digit per multiply: the high word of chunk × 10 is uniform in 0...9.
         let (high, low) = chunk.multipliedFullWidth(by: 10)
-        digits[count] = UInt8(truncatingIfNeeded: 48 &+ high)
+        let d = Int(truncatingIfNeeded: high)
+        digits[count] = UInt8(truncatingIfNeeded: 48 &+ d)
+        sum &+= (count & 1) == doubledParity ? (d &* 2 &- (d >= 5 ? 9 : 0)) : d
         chunk = low
         count += 1
         k += 1
@@ -82,25 +93,8 @@ package func writeCardNumber(_ brand: CardBrand, grouped: Bool, random: inout Ce
             k = 0
         }
     }
-    // Luhn: double every second digit from the right, starting with the one left of the check digit.
-    var sum = 0
-    var double = true
-    var i = length - 2
-    while i >= 0 {
-        var d = Int(digits[i]) - 48
-        if double {
-            d *= 2
-            if d > 9 { d -= 9 }
-        }
-        sum += d
-        double.toggle()
-        i -= 1
-    }
     digits[length - 1] = UInt8(48 + (10 - sum % 10) % 10)
-    if !grouped {
-        for i in 0..<length { out[i] = digits[i] }
-        return length
-    }
+    if !grouped { return length }
     // 4-4-4-4, or 4-6-5 for Amex.
     var written = 0
     var read = 0
@@ -236,11 +230,9 @@ package func writeIBAN(_ country: IBANCountry, random: inout CellRandom, to out:
     var remainder: UInt64 = 0
     var pending = 0
     @inline(__always) func feed(_ byte: UInt8) {
-        if byte >= 65 {
-            remainder = remainder &* 100 &+ UInt64(byte &- 55)
-        } else {
-            remainder = remainder &* 10 &+ UInt64(byte &- 48)
-        }
+        // Branch-free: a letter is two digits (A = 10 … Z = 35), a digit one.
+        let isLetter = byte >= 65
+        remainder = remainder &* (isLetter ? 100 : 10) &+ UInt64(byte &- (isLetter ? 55 : 48))
         pending &+= 1
         if pending == 8 {
             remainder %= 97
