@@ -138,11 +138,13 @@ extension MetadataStore {
         }
     }
 
-    /// SHA-256 over the normalized part list: what makes two CompleteMultipartUpload requests identical.
+    /// SHA-256 over the normalized part list (numbers and ETags; checksums are checked against
+    /// the parts, and cannot be parsed any more once the upload is gone): what makes two
+    /// CompleteMultipartUpload requests identical.
     package static func digest(of parts: [RequestedPart]) -> String {
         var hasher = SHA256()
         for part in parts {
-            hasher.update(data: Array("\(part.partNumber):\(part.etag):\(part.checksum ?? "")\n".utf8))
+            hasher.update(data: Array("\(part.partNumber):\(part.etag)\n".utf8))
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmark of `csvstorm emulate` (issue 4, "Performance"), all figures from one run:
+#   1. single-core MD5 throughput (the MD5 the emulator uses for ETags);
+#   2. server CPU seconds per GiB for the same `aws s3 cp` of a 1 GiB file: csvstorm emulate vs moto_server;
+#   3. csvstorm's uploader -> csvstorm emulate, one upload stream: throughput vs MD5, CPU split client/server;
+#   4. peak RSS of the emulator under 100 concurrent 100 MiB uploads.
+#
+# Usage: swift build -c release --scratch-path .build-release --product csvstorm
+#        scripts/bench-emulate.sh [path/to/csvstorm]
+# Env:   SIZE_MIB (1024), CONCURRENT (100), CONCURRENT_MIB (100), SKIP_MOTO=1, SKIP_RSS=1
+set -euo pipefail
+BIN=${1:-.build-release/release/csvstorm}
+SIZE_MIB=${SIZE_MIB:-1024}
+CONCURRENT=${CONCURRENT:-100}
+CONCURRENT_MIB=${CONCURRENT_MIB:-100}
+WORK=$(mktemp -d /tmp/csvstorm-bench-emulate.XXXXXX)
+CLK=$(getconf CLK_TCK)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export AWS_ACCESS_KEY_ID=csvstorm AWS_SECRET_ACCESS_KEY=csvstorm-secret AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+
+cpu() { awk -v clk="$CLK" '{ printf "%.2f", ($14 + $15) / clk }' "/proc/$1/stat"; }
+now() { date +%s.%N; }
+calc() { python3 -c "print(round($1, 2))"; }
+
+start_emulator() { # name -> sets EMU_PID, EMU_URL
+    local log="$WORK/emulator-$1.log"
+    "$BIN" emulate --port 0 --state-dir "$WORK/state-$1" >"$log" 2>&1 &
+    EMU_PID=$!
+    PIDS+=("$EMU_PID")
+    for _ in $(seq 1 200); do
+        EMU_URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1 || true)
+        [ -n "$EMU_URL" ] && return 0
+        sleep 0.05
+    done
+    echo "emulator did not start: $(cat "$log")" >&2
+    exit 1
+}
+
+stop() { kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+echo "== csvstorm emulate benchmark ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+FILE="$WORK/data.bin"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$FILE"
+
+# 1. MD5
+MD5_MBS=$("$BIN" emulate md5-speed --size 1GiB --repeats 3 | awk '{print $2}')
+echo "1. single-core MD5 (swift-crypto Insecure.MD5): $MD5_MBS MB/s"
+
+# 2. aws s3 cp: emulator vs moto
+start_emulator awscli
+before=$(cpu "$EMU_PID"); t0=$(now)
+aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
+t1=$(now); after=$(cpu "$EMU_PID")
+EMU_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
+EMU_WALL=$(calc "$t1 - $t0")
+stop "$EMU_PID"
+echo "2. aws s3 cp ${SIZE_MIB} MiB -> csvstorm emulate: server CPU $EMU_CPU s/GiB (wall $EMU_WALL s)"
+if [ "${SKIP_MOTO:-0}" != 1 ] && python3 -c 'import moto.server' 2>/dev/null; then
+    MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
+    MOTO_PID=$!
+    PIDS+=("$MOTO_PID")
+    for _ in $(seq 1 200); do curl -s "http://127.0.0.1:$MOTO_PORT/moto-api/config" >/dev/null && break; sleep 0.1; done
+    aws --endpoint-url "http://127.0.0.1:$MOTO_PORT" s3 mb s3://raw >/dev/null
+    before=$(cpu "$MOTO_PID"); t0=$(now)
+    aws --endpoint-url "http://127.0.0.1:$MOTO_PORT" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
+    t1=$(now); after=$(cpu "$MOTO_PID")
+    MOTO_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
+    MOTO_WALL=$(calc "$t1 - $t0")
+    kill "$MOTO_PID"; wait "$MOTO_PID" 2>/dev/null || true
+    echo "   aws s3 cp ${SIZE_MIB} MiB -> moto_server:      server CPU $MOTO_CPU s/GiB (wall $MOTO_WALL s)"
+    echo "   ratio emulate/moto: $(calc "$EMU_CPU / $MOTO_CPU") (target <= 0.20)"
+fi
+
+# 3. csvstorm uploader, one stream
+start_emulator uploader
+before=$(cpu "$EMU_PID"); t0=$(now)
+/usr/bin/time -f "%U %S" -o "$WORK/client.time" \
+    "$BIN" upload "$FILE" s3://raw/uploader.bin --endpoint-url "$EMU_URL" --concurrency 1 --quiet
+t1=$(now); after=$(cpu "$EMU_PID")
+read -r CU CS <"$WORK/client.time"
+WALL=$(calc "$t1 - $t0")
+MBS=$(calc "$SIZE_MIB * 1048576 / 1e6 / $WALL")
+echo "3. csvstorm upload -> emulate, 1 stream: $MBS MB/s = $(calc "100 * $MBS / $MD5_MBS")% of single-core MD5 (target >= 70%)"
+echo "   wall $WALL s; CPU server $(calc "$after - $before") s, client $(calc "$CU + $CS") s (user $CU, sys $CS) on $(nproc) shared cores"
+stop "$EMU_PID"
+
+# 4. Peak RSS under concurrent uploads
+if [ "${SKIP_RSS:-0}" != 1 ]; then
+    head -c $((CONCURRENT_MIB * 1024 * 1024)) "$FILE" >"$WORK/part.bin"
+    start_emulator rss
+    IDLE=$(awk '/VmRSS/ {print $2}' "/proc/$EMU_PID/status")
+    t0=$(now)
+    UPLOADERS=()
+    for i in $(seq 1 "$CONCURRENT"); do
+        "$BIN" upload "$WORK/part.bin" "s3://raw/concurrent/$i.bin" --endpoint-url "$EMU_URL" --concurrency 1 --quiet &
+        UPLOADERS+=($!)
+    done
+    FAILED=0
+    for pid in "${UPLOADERS[@]}"; do wait "$pid" || FAILED=$((FAILED + 1)); done
+    t1=$(now)
+    PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$EMU_PID/status")
+    COUNT=$(aws --endpoint-url "$EMU_URL" s3 ls s3://raw/concurrent/ | wc -l)
+    echo "4. $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads: peak RSS $((PEAK / 1024)) MiB (idle $((IDLE / 1024)) MiB), $COUNT objects, $FAILED failed, $(calc "$t1 - $t0") s"
+    stop "$EMU_PID"
+fi
