@@ -74,6 +74,41 @@ struct UploadEngineMotoTests {
         }
     }
 
+    @Test func anEmptyFileIsOneEmptyPart() async throws {
+        let path = try Fixtures.temporaryFile([])
+        defer { unlink(path) }
+        try await withMotoServer(environment: Fixtures.motoEnvironment) { moto in
+            try await withTestHTTPClient { http in
+                let s3 = try Fixtures.client(http, endpoint: moto.endpoint)
+                try await s3.createBucket("raw")
+                let record = try await Fixtures.withEngine(endpoint: moto.endpoint) { engine in
+                    await engine.upload(.init(source: .file(path: path), bucket: "raw", key: "empty.csv"))
+                }
+                #expect(record.outcome == .ok, "\(record.failure?.message ?? "")")
+                #expect(record.parts.map(\.size) == [0])
+                let (digest, count) = try await Fixtures.digest(s3, bucket: "raw", key: "empty.csv")
+                #expect(count == 0)
+                #expect(digest == Fixtures.sha256([]))
+            }
+        }
+    }
+
+    @Test func aMissingBucketFailsAtCreateWithoutLeavingAnything() async throws {
+        let path = try Fixtures.temporaryFile(Fixtures.bytes(count: 1000, seed: 1))
+        defer { unlink(path) }
+        try await withMotoServer(environment: Fixtures.motoEnvironment) { moto in
+            let record = try await Fixtures.withEngine(endpoint: moto.endpoint) { engine in
+                await engine.upload(.init(source: .file(path: path), bucket: "no-such-bucket", key: "a.csv"))
+            }
+            #expect(record.outcome == .fail)
+            #expect(record.uploadId == nil)
+            #expect(record.failure?.message.contains("NoSuchBucket") == true)
+            #expect(record.operations.map(\.name) == ["CreateMultipartUpload"])
+            #expect(record.operations[0].attempts.count == 1)  // a 404 is not retried
+            #expect(record.abort == nil)
+        }
+    }
+
     @Test func aGeneratedDatasetArrivesAsTheRecipeRegenerates() async throws {
         let schema = try SchemaLoader.load(path: Fixtures.repositoryRoot + "/generators/customers.yaml")
         let recipe = DatasetRecipe(schema: schema, seed: 7, size: .bytes(700_000))

@@ -251,6 +251,8 @@ extension UploadEngine {
     static func uploadError(_ error: any Error, context: String) -> UploadError {
         if let error = error as? UploadError { return error }
         if error is CancellationError || Task.isCancelled { return .cancelled() }
+        // An AWSError names its operation already ("UploadPart failed: ...").
+        if error is AWSError { return .requestFailed("\(error)") }
         return .requestFailed("\(context): \(error)")
     }
 

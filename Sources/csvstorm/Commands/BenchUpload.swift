@@ -14,7 +14,9 @@ struct BenchUpload: AsyncParsableCommand {
         CRC32C and Content-MD5), makes or reuses a generated CSV file, then uploads it with each client as a \
         child process with the same part size and parts in flight, measuring CPU seconds (user+sys, from \
         wait4) per GiB, wall MB/s and peak RSS; then csvstorm's peak RSS for a generate-and-upload of \
-        --memory-size. Build with -c release first.
+        --memory-size. With --endpoint-url the clients upload to that server instead (e.g. \
+        `csvstorm emulate`, with its credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and --bucket raw). \
+        Build with -c release first.
 
         Example:
           .build-release/release/csvstorm bench-upload --size 2GiB --part-size 8MiB --concurrency 16 --memory-size 10GiB
@@ -41,6 +43,12 @@ struct BenchUpload: AsyncParsableCommand {
 
     @Option(help: "Schema of the generated data.")
     var schema = "generators/customers.yaml"
+
+    @Option(name: .customLong("endpoint-url"), help: "Use this S3 endpoint (e.g. csvstorm emulate) instead of the in-process sink; credentials from the environment.")
+    var endpointURL: String?
+
+    @Option(help: "Bucket to upload into (must exist on an external endpoint).")
+    var bucket = "bench"
 
     @Flag(help: "Leave out aws s3 cp.")
     var skipAwscli = false
@@ -70,6 +78,8 @@ struct BenchUpload: AsyncParsableCommand {
         configuration.repeats = repeats
         configuration.memoryCheckSize = memorySize == "0" ? nil : ByteSize(parsing: memorySize).flatMap { $0.bytes > 0 ? $0.bytes : nil }
         configuration.schemaPath = schema
+        configuration.endpoint = endpointURL
+        configuration.bucket = bucket
         configuration.includeAWSCLI = !skipAwscli
         configuration.includeS5cmd = !skipS5cmd
         let report = try await UploadBenchmark(configuration: configuration).run { print($0) }

@@ -33,6 +33,11 @@ package struct UploadBenchmark: Sendable {
         /// Clients besides csvstorm.
         package var includeAWSCLI = true
         package var includeS5cmd = true
+        /// An S3 endpoint to use instead of the in-process sink (e.g. `csvstorm emulate`); the
+        /// clients then sign with the environment's AWS credentials.
+        package var endpoint: String?
+        /// Bucket to upload into. Default `bench` (any name works with the sink).
+        package var bucket = "bench"
         /// Scratch space (the generated file, configs, logs).
         package var workDirectory: String = NSTemporaryDirectory() + "csvstorm-bench-upload"
 
@@ -89,49 +94,60 @@ package struct UploadBenchmark: Sendable {
         let file = try await self.prepareFile(log: log)
         let fileBytes = Int((try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0)
 
+        if let endpoint = c.endpoint {
+            return try await self.run(file: file, fileBytes: fileBytes, endpoint: endpoint, sink: nil, server: "\(endpoint) (external)", log: log)
+        }
         return try await S3Sink.withSink { sink in
-            let environment = try self.clientEnvironment()
-            var runs: [Run] = []
-            var clients: [(String, [String])] = [
-                ("csvstorm", [c.csvstorm, "upload", file, "s3://bench/csvstorm.csv", "--endpoint-url", sink.endpoint,
-                              "--part-size", "\(c.partSize)B", "--concurrency", "\(c.concurrency)", "--quiet",
-                              "--record", c.workDirectory + "/csvstorm-record.json"]),
-            ]
-            if c.includeAWSCLI {
-                clients.append(("awscli", ["aws", "s3", "cp", file, "s3://bench/awscli.csv", "--endpoint-url", sink.endpoint, "--only-show-errors"]))
-            }
-            if c.includeS5cmd {
-                clients.append(("s5cmd", ["s5cmd", "--endpoint-url", sink.endpoint, "cp", "-c", "\(c.concurrency)", "-p", "\(max(5, c.partSize >> 20))", file, "s3://bench/s5cmd.csv"]))
-            }
-            for round in 1...max(1, c.repeats) {
-                for (client, command) in clients {
-                    let run = try await self.measure(client: client, command: command, bytes: fileBytes, environment: environment, sink: sink)
-                    log(Self.describe(run, round: round))
-                    runs.append(run)
-                }
-            }
-            var memoryCheck: Run?
-            if let size = c.memoryCheckSize {
-                let command = [c.csvstorm, "upload", "--generate", c.schemaPath, "--size", "\(size)B", "--seed", "7", "s3://bench/generated.csv",
-                               "--endpoint-url", sink.endpoint, "--part-size", "\(c.partSize)B", "--concurrency", "\(c.concurrency)", "--quiet"]
-                let run = try await self.measure(client: "csvstorm-generate", command: command, bytes: size, environment: environment, sink: sink)
-                log(Self.describe(run, round: 1) + ", peak RSS \(run.cost.peakRSSBytes >> 20) MiB")
-                memoryCheck = run
-            }
-            return Report(
-                server: "csvstorm S3 sink (in-process NIO server on 127.0.0.1:\(sink.port); discards bytes, verifies CRC32C/MD5)",
-                fileBytes: fileBytes, partSize: c.partSize, concurrency: c.concurrency, runs: runs, memoryCheck: memoryCheck
+            try await self.run(
+                file: file, fileBytes: fileBytes, endpoint: sink.endpoint, sink: sink,
+                server: "csvstorm S3 sink (in-process NIO server on 127.0.0.1:\(sink.port); discards bytes, verifies CRC32C/MD5)", log: log
             )
         }
     }
 
-    private func measure(client: String, command: [String], bytes: Int, environment: [String: String], sink: S3Sink) async throws -> Run {
-        let before = sink.statistics
+    private func run(file: String, fileBytes: Int, endpoint: String, sink: S3Sink?, server: String, log: @escaping @Sendable (String) -> Void) async throws -> Report {
+        let c = self.configuration
+        let bucket = c.bucket
+        let environment = try self.clientEnvironment(external: sink == nil)
+        var runs: [Run] = []
+        var clients: [(String, [String])] = [
+            ("csvstorm", [c.csvstorm, "upload", file, "s3://\(bucket)/csvstorm.csv", "--endpoint-url", endpoint,
+                          "--part-size", "\(c.partSize)B", "--concurrency", "\(c.concurrency)", "--quiet",
+                          "--record", c.workDirectory + "/csvstorm-record.json"]),
+        ]
+        if c.includeAWSCLI {
+            clients.append(("awscli", ["aws", "s3", "cp", file, "s3://\(bucket)/awscli.csv", "--endpoint-url", endpoint, "--only-show-errors"]))
+        }
+        if c.includeS5cmd {
+            clients.append(("s5cmd", ["s5cmd", "--endpoint-url", endpoint, "cp", "-c", "\(c.concurrency)", "-p", "\(max(5, c.partSize >> 20))", file, "s3://\(bucket)/s5cmd.csv"]))
+        }
+        for round in 1...max(1, c.repeats) {
+            for (client, command) in clients {
+                let run = try await self.measure(client: client, command: command, bytes: fileBytes, environment: environment, sink: sink)
+                log(Self.describe(run, round: round))
+                runs.append(run)
+            }
+        }
+        var memoryCheck: Run?
+        if let size = c.memoryCheckSize {
+            let command = [c.csvstorm, "upload", "--generate", c.schemaPath, "--size", "\(size)B", "--seed", "7", "s3://\(bucket)/generated.csv",
+                           "--endpoint-url", endpoint, "--part-size", "\(c.partSize)B", "--concurrency", "\(c.concurrency)", "--quiet"]
+            let run = try await self.measure(client: "csvstorm-generate", command: command, bytes: size, environment: environment, sink: sink)
+            log(Self.describe(run, round: 1) + ", peak RSS \(run.cost.peakRSSBytes >> 20) MiB")
+            memoryCheck = run
+        }
+        return Report(
+            server: server, fileBytes: fileBytes, partSize: c.partSize, concurrency: c.concurrency, runs: runs, memoryCheck: memoryCheck
+        )
+    }
+
+    private func measure(client: String, command: [String], bytes: Int, environment: [String: String], sink: S3Sink?) async throws -> Run {
+        let before = sink?.statistics ?? S3Sink.Statistics()
         let stderrPath = self.configuration.workDirectory + "/\(client).stderr"
         let cost = try await NIOThreadPool.singleton.runIfActive {
             try MeasuredProcess.run(command[0], Array(command.dropFirst()), environment: environment, stderrPath: stderrPath)
         }
-        let after = sink.statistics
+        let after = sink?.statistics ?? S3Sink.Statistics()
         guard cost.exitStatus == 0 else {
             let message = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
             throw Failure(description: "\(client) exited with status \(cost.exitStatus): \(message.suffix(2000))")
@@ -139,7 +155,7 @@ package struct UploadBenchmark: Sendable {
         var requests: [String: Int] = [:]
         for (name, count) in after.requests where count != before.requests[name] { requests[name] = count - (before.requests[name] ?? 0) }
         let sinkBytes = after.bodyBytes - before.bodyBytes
-        guard sinkBytes >= bytes else {
+        guard sink == nil || sinkBytes >= bytes else {
             throw Failure(description: "\(client) exited 0 but the sink received \(sinkBytes) of \(bytes) bytes")
         }
         return Run(
@@ -151,7 +167,7 @@ package struct UploadBenchmark: Sendable {
     }
 
     /// Dummy credentials, and an awscli config with the same part size and concurrency.
-    private func clientEnvironment() throws -> [String: String] {
+    private func clientEnvironment(external: Bool) throws -> [String: String] {
         let c = self.configuration
         let config = c.workDirectory + "/aws-config"
         let partMiB = max(5, c.partSize >> 20)
@@ -168,12 +184,14 @@ package struct UploadBenchmark: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_CONFIG_FILE"] = config
         environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
-        environment["AWS_ACCESS_KEY_ID"] = "bench"
-        environment["AWS_SECRET_ACCESS_KEY"] = "bench"
+        if !external || environment["AWS_ACCESS_KEY_ID"] == nil {
+            environment["AWS_ACCESS_KEY_ID"] = "bench"
+            environment["AWS_SECRET_ACCESS_KEY"] = "bench"
+            environment.removeValue(forKey: "AWS_SESSION_TOKEN")
+        }
         environment["AWS_REGION"] = "us-east-1"
         environment["AWS_DEFAULT_REGION"] = "us-east-1"
         environment.removeValue(forKey: "AWS_PROFILE")
-        environment.removeValue(forKey: "AWS_SESSION_TOKEN")
         return environment
     }
 
