@@ -328,6 +328,50 @@ def case_checksums():
     check(bad == "BadDigest", f"wrong x-amz-checksum-crc32: BadDigest ({bad})")
 
 
+def case_crash_prepare():
+    """Acknowledged object + open upload, then a PUT whose body is half sent when the server is
+    killed with SIGKILL (EMULATOR_PID)."""
+    import signal
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    client = s3()
+    client.put_object(Bucket="raw", Key="crash/acked.csv", Body=b"acknowledged")
+    upload = client.create_multipart_upload(Bucket="raw", Key="crash/open.csv")["UploadId"]
+    etag = client.upload_part(Bucket="raw", Key="crash/open.csv", UploadId=upload, PartNumber=1, Body=b"p" * MIN_PART)["ETag"]
+    with open(os.path.join(WORK, "upload.json"), "w") as f:
+        json.dump({"UploadId": upload, "ETag": etag}, f)
+    url = urlsplit(client.generate_presigned_url("put_object", Params={"Bucket": "raw", "Key": "crash/half.csv"}, ExpiresIn=300))
+    sock = socket.create_connection((url.hostname, url.port), timeout=10)
+    size = 4 << 20
+    sock.sendall(f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {size}\r\n\r\n".encode())
+    sock.sendall(b"h" * (size // 2))
+    time.sleep(0.5)  # the server is streaming the first half to tmp/
+    tmp = [n for n in os.listdir(os.path.join(os.environ["EMULATOR_STATE_DIR"], "tmp"))]
+    check(len(tmp) == 1, f"a half-written body is in tmp/: {tmp}")
+    os.kill(int(os.environ["EMULATOR_PID"]), signal.SIGKILL)
+    sock.close()
+
+
+def case_crash_verify():
+    client = s3()
+    check(client.get_object(Bucket="raw", Key="crash/acked.csv")["Body"].read() == b"acknowledged", "acknowledged object survived kill -9")
+    check(error_code(lambda: client.head_object(Bucket="raw", Key="crash/half.csv")) == "404", "half-sent object is not visible")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket="raw", Prefix="crash/").get("Contents", [])]
+    check(keys == ["crash/acked.csv"], f"listing after the crash: {keys}")
+    check(os.listdir(os.path.join(os.environ["EMULATOR_STATE_DIR"], "tmp")) == [], "tmp/ emptied at start")
+    with open(os.path.join(WORK, "upload.json")) as f:
+        saved = json.load(f)
+    uploads = [u["UploadId"] for u in client.list_multipart_uploads(Bucket="raw").get("Uploads", [])]
+    check(saved["UploadId"] in uploads, "the in-progress upload survived kill -9")
+    tail = client.upload_part(Bucket="raw", Key="crash/open.csv", UploadId=saved["UploadId"], PartNumber=2, Body=b"end")["ETag"]
+    client.complete_multipart_upload(Bucket="raw", Key="crash/open.csv", UploadId=saved["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": saved["ETag"]}, {"PartNumber": 2, "ETag": tail}]})
+    body = client.get_object(Bucket="raw", Key="crash/open.csv")["Body"].read()
+    check(body == b"p" * MIN_PART + b"end", "upload completed after the restart")
+
+
 if __name__ == "__main__":
     name = sys.argv[1]
     globals()["case_" + name.replace("-", "_")]()

@@ -1,0 +1,122 @@
+import Emulator
+import Foundation
+import Testing
+
+/// `csvstorm emulate` as a user runs it: the printed endpoint, kill -9, restart, Ctrl-C.
+@Suite(
+    "csvstorm emulate (the binary)",
+    .enabled(if: Tools.realClientsAvailable, "needs `aws` (pip install awscli) and python3 with boto3"),
+    .timeLimit(.minutes(3))
+)
+struct CommandTests {
+    static var binary: String? {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().appendingPathComponent("csvstorm").path,
+            "\(root)/.build/debug/csvstorm",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// A running `csvstorm emulate` child and its output file.
+    final class Server {
+        let process = Process()
+        let log: String
+        var url = ""
+        let exited: AsyncStream<Void>
+
+        init(binary: String, stateDirectory: String) throws {
+            self.log = stateDirectory + ".log"
+            _ = FileManager.default.createFile(atPath: self.log, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.log))
+            self.process.executableURL = URL(fileURLWithPath: binary)
+            self.process.arguments = ["emulate", "--port", "0", "--state-dir", stateDirectory, "--min-part-size", "64KiB"]
+            self.process.standardOutput = handle
+            self.process.standardError = handle
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            self.exited = stream
+            self.process.terminationHandler = { _ in continuation.finish() }
+            try self.process.run()
+        }
+
+        var output: String { (try? String(contentsOfFile: self.log, encoding: .utf8)) ?? "" }
+
+        /// Waits (at most 20 s) for the endpoint line.
+        func waitForEndpoint() async throws -> String {
+            for _ in 0..<400 {
+                if let range = self.output.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                    self.url = String(self.output[range])
+                    return self.url
+                }
+                guard self.process.isRunning else { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw CommandTestError(message: "no endpoint printed: \(self.output)")
+        }
+
+        /// Waits (at most 20 s) for the process to exit; kills it otherwise.
+        func waitForExit() async -> Bool {
+            let stream = self.exited
+            let exited = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for await _ in stream {}
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if !exited { kill(self.process.processIdentifier, SIGKILL) }
+            self.process.waitUntilExit()
+            return exited
+        }
+    }
+
+    struct CommandTestError: Error { var message: String }
+
+    func environment(url: String, state: String, work: String, pid: Int32) -> [String: String] {
+        [
+            "AWS_ACCESS_KEY_ID": "csvstorm", "AWS_SECRET_ACCESS_KEY": "csvstorm-secret", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+            "EMULATOR_ENDPOINT": url, "EMULATOR_MIN_PART_SIZE": String(64 * 1024), "EMULATOR_WORKDIR": work,
+            "EMULATOR_STATE_DIR": state, "EMULATOR_PID": String(pid),
+        ]
+    }
+
+    @Test func killDashNineThenRestartThenCtrlC() async throws {
+        let binary = try #require(Self.binary, "csvstorm binary not built")
+        let python = try #require(Tools.find("python3"))
+        let work = try TestEmulator.scratchDirectory("crash")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let state = work + "/state"
+
+        let first = try Server(binary: binary, stateDirectory: state)
+        let url = try await first.waitForEndpoint()
+        #expect(first.output.contains("access key: csvstorm"))
+        #expect(first.output.contains("aws --endpoint-url \(url) s3 ls"))
+        let prepared = try await Tools.run(
+            python, [RealClientTests.script, "crash-prepare"],
+            environment: self.environment(url: url, state: state, work: work, pid: first.process.processIdentifier), timeout: .seconds(60)
+        )
+        #expect(prepared.status == 0, "\(prepared.output)")
+        #expect(await first.waitForExit())
+        #expect(first.process.terminationReason == .uncaughtSignal)
+
+        let second = try Server(binary: binary, stateDirectory: state)
+        let url2 = try await second.waitForEndpoint()
+        let verified = try await Tools.run(
+            python, [RealClientTests.script, "crash-verify"],
+            environment: self.environment(url: url2, state: state, work: work, pid: second.process.processIdentifier), timeout: .seconds(60)
+        )
+        #expect(verified.status == 0, "\(verified.output)")
+
+        kill(second.process.processIdentifier, SIGINT)
+        #expect(await second.waitForExit())
+        #expect(second.process.terminationStatus == 0, "\(second.output)")
+        #expect(second.output.contains("csvstorm emulate: stopped"))
+    }
+}
