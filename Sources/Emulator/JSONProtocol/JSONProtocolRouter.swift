@@ -60,7 +60,10 @@ package struct JSONProtocolRouter: Sendable {
                 return Self.authenticationError(error, sqs: isSQS)
             }
         }
-        if isSQS, let sqs = self.sqs { return await sqs.handle(target: target, body: body) }
+        if isSQS, let sqs = self.sqs {
+            let host = headers.first { $0.name.lowercased() == "host" }?.value
+            return await sqs.handle(target: target, body: body, host: host)
+        }
         if let dynamoDB = self.dynamoDB, target.hasPrefix(DynamoDBHandler.targetPrefix) {
             return await dynamoDB.handle(target: target, body: body)
         }
