@@ -94,4 +94,14 @@ struct LedgerExpressionTests {
         #expect(throws: DynamoDBServiceError.self) { try p.update("SET a = :v REMOVE a") }
         #expect(throws: DynamoDBServiceError.self) { try p.update("SET a = :v SET b = :v") }
     }
+
+    @Test func projection() throws {
+        var p = DynamoDBExpressionParser(names: ["#s": "status"])
+        let paths = try p.projection("jobId, #s, meta.size, meta.parts[1]")
+        let projected = DynamoDBPath.project(self.item, paths)
+        #expect(projected == [
+            "jobId": .s("raw/a.csv#00AB"), "status": .s("RUNNING"),
+            "meta": .m(["size": .n("10"), "parts": .l([.s("p2")])]),
+        ])
+    }
 }

@@ -76,6 +76,35 @@ extension DynamoDBPath {
     }
 }
 
+extension DynamoDBPath {
+    /// Only the attributes at `paths` (ProjectionExpression). Nested map paths keep their
+    /// enclosing maps; list elements are kept in path order.
+    package static func project(_ item: DynamoDBItem, _ paths: [DynamoDBPath]) -> DynamoDBItem {
+        var out: DynamoDBItem = [:]
+        for path in paths {
+            guard let value = path.resolve(in: item), case .name(let head) = path.elements.first else { continue }
+            out[head] = Self.insert(value, at: path.elements.dropFirst(), into: out[head])
+        }
+        return out
+    }
+
+    private static func insert(_ value: DynamoDBAttributeValue, at rest: ArraySlice<Element>, into container: DynamoDBAttributeValue?) -> DynamoDBAttributeValue {
+        guard let e = rest.first else { return value }
+        switch e {
+        case .name(let n):
+            var m: DynamoDBItem = [:]
+            if case .m(let existing)? = container { m = existing }
+            m[n] = Self.insert(value, at: rest.dropFirst(), into: m[n])
+            return .m(m)
+        case .index:
+            var l: [DynamoDBAttributeValue] = []
+            if case .l(let existing)? = container { l = existing }
+            l.append(Self.insert(value, at: rest.dropFirst(), into: nil))
+            return .l(l)
+        }
+    }
+}
+
 extension DynamoDBAttributeValue {
     /// DynamoDB's ordering: numbers numerically, strings and binaries by bytes; other types
     /// (and mixed types) are not ordered (nil).

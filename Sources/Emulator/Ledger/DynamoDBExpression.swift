@@ -116,6 +116,15 @@ package struct DynamoDBExpressionParser {
         return u
     }
 
+    /// A ProjectionExpression: comma-separated document paths.
+    package mutating func projection(_ text: String) throws(DynamoDBServiceError) -> [DynamoDBPath] {
+        var p = try Parser(text: text, kind: "projection")
+        var paths = [try p.parsePath(&self)]
+        while p.accept(",") { paths.append(try p.parsePath(&self)) }
+        try p.expectEnd()
+        return paths
+    }
+
     /// ValidationException when a name or value placeholder was given but never used.
     package func checkAllUsed() throws(DynamoDBServiceError) {
         let unusedNames = Set(self.names.keys).subtracting(self.usedNames)

@@ -9,7 +9,7 @@ import Foundation
 /// body and returns status, headers and body (errors in AWS's shape, e.g.
 /// `{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`, 400).
 ///
-/// Not supported: ProjectionExpression (whole items are returned), the legacy parameters
+/// ProjectionExpression is applied on GetItem, Query and Scan. Not supported: the legacy parameters
 /// (`Expected`, `AttributesToGet`, `KeyConditions`, `ScanFilter`), secondary indexes,
 /// transactions and batch operations.
 package struct DynamoDBHandler: Sendable {
@@ -159,8 +159,11 @@ package struct DynamoDBHandler: Sendable {
 
     func getItem(_ r: [String: JSONValue]) async throws -> JSONValue {
         let key = try Self.item(r, "Key")
+        var parser = try Self.parser(r)
+        let projection = try r["ProjectionExpression"]?.stringValue.map { text throws(DynamoDBServiceError) in try parser.projection(text) }
+        try parser.checkAllUsed()
         guard let item = try await self.store.getItem(table: try Self.tableName(r), key: key) else { return [:] }
-        return ["Item": DynamoDBAttributeValue.json(item)]
+        return ["Item": DynamoDBAttributeValue.json(projection.map { DynamoDBPath.project(item, $0) } ?? item)]
     }
 
     func putItem(_ r: [String: JSONValue]) async throws -> JSONValue {
@@ -225,6 +228,7 @@ package struct DynamoDBHandler: Sendable {
         var parser = try Self.parser(r)
         let keyCondition = try parser.condition(keyText)
         let filter = try r["FilterExpression"]?.stringValue.map { text throws(DynamoDBServiceError) in try parser.condition(text) }
+        let projection = try r["ProjectionExpression"]?.stringValue.map { text throws(DynamoDBServiceError) in try parser.projection(text) }
         try parser.checkAllUsed()
         var partition: DynamoDBAttributeValue?
         for c in keyCondition.conjuncts {
@@ -243,23 +247,24 @@ package struct DynamoDBHandler: Sendable {
             throw DynamoDBServiceError.validation("One or more parameter values were invalid: Condition parameter type does not match schema type")
         }
         return try await self.page(r, table: table.name, partition: partition, keyCondition: keyCondition, filter: filter,
-                                   forward: r["ScanIndexForward"]?.boolValue ?? true)
+                                   projection: projection, forward: r["ScanIndexForward"]?.boolValue ?? true)
     }
 
     func scan(_ r: [String: JSONValue]) async throws -> JSONValue {
         let table = try Self.tableName(r)
         var parser = try Self.parser(r)
         let filter = try r["FilterExpression"]?.stringValue.map { text throws(DynamoDBServiceError) in try parser.condition(text) }
+        let projection = try r["ProjectionExpression"]?.stringValue.map { text throws(DynamoDBServiceError) in try parser.projection(text) }
         try parser.checkAllUsed()
         if let segments = r["TotalSegments"]?.intValue, segments > 1 {
             throw DynamoDBServiceError.validation("Parallel scans (TotalSegments > 1) are not supported by the emulator")
         }
-        return try await self.page(r, table: table, partition: nil, keyCondition: nil, filter: filter, forward: true)
+        return try await self.page(r, table: table, partition: nil, keyCondition: nil, filter: filter, projection: projection, forward: true)
     }
 
     func page(
         _ r: [String: JSONValue], table: String, partition: DynamoDBAttributeValue?, keyCondition: DynamoDBCondition?,
-        filter: DynamoDBCondition?, forward: Bool
+        filter: DynamoDBCondition?, projection: [DynamoDBPath]?, forward: Bool
     ) async throws -> JSONValue {
         var limit: Int?
         if let l = r["Limit"] {
@@ -274,7 +279,7 @@ package struct DynamoDBHandler: Sendable {
             exclusiveStartKey: start, forward: forward
         )
         var out: [String: JSONValue] = ["Count": .number(Double(page.items.count)), "ScannedCount": .number(Double(page.scannedCount))]
-        if r["Select"]?.stringValue != "COUNT" { out["Items"] = .array(page.items.map(DynamoDBAttributeValue.json)) }
+        if r["Select"]?.stringValue != "COUNT" { out["Items"] = .array(page.items.map { item in DynamoDBAttributeValue.json(projection.map { DynamoDBPath.project(item, $0) } ?? item) }) }
         if let last = page.lastEvaluatedKey { out["LastEvaluatedKey"] = DynamoDBAttributeValue.json(last) }
         return .object(out)
     }
