@@ -1,5 +1,6 @@
 @testable import Emulator
 import Foundation
+import NIOCore
 import SyntheticData
 import Testing
 
@@ -301,5 +302,45 @@ struct ProcessorTests {
         let header = ProcessorErrorReport(error: CSVValidationError(kind: .headerMismatch, row: nil, byteOffset: 0, message: "m"))
         let headerJSON = String(decoding: header.jsonBytes(), as: UTF8.self)
         #expect(headerJSON.contains("\"row\" : null"))
+    }
+    @Test("The default policy masks the columns the schema marks as PII")
+    func defaultPolicy() throws {
+        let customers = ScrubPolicy(schema: try loadProcessorSchema("customers"))
+        #expect(customers.maskedColumns == ["full_name", "email", "phone", "ssn", "date_of_birth", "street_address", "credit_card", "iban", "ipv4"])
+        #expect(customers.mask == "***")
+        let transactions = ScrubPolicy(schema: try loadProcessorSchema("transactions"))
+        #expect(transactions.maskedColumns == ["card_number"])
+    }
+
+    @Test("ByteBuffer chunks give the same output as raw buffers")
+    func byteBufferChunks() throws {
+        let schema = try loadProcessorSchema("customers")
+        let (input, _) = try generate(schema, rows: 300)
+        let configuration = CSVProcessor.Configuration(schema: schema)
+        let reference = CSVProcessor.run(input, chunkSize: 1000, configuration: configuration)
+        var processor = CSVProcessor(configuration: configuration)
+        var output: [UInt8] = []
+        var at = 0
+        while at < input.count {
+            let end = min(input.count, at + 1000)
+            let buffer = ByteBuffer(bytes: input[at..<end])
+            processor.process(buffer) { output.append(contentsOf: $0) }
+            at = end
+        }
+        let outcome = processor.finish { output.append(contentsOf: $0) }
+        #expect(outcome == reference.outcome)
+        #expect(output == reference.output)
+    }
+
+    @Test("A sink error propagates")
+    func sinkErrors() throws {
+        struct Refused: Error {}
+        var processor = CSVProcessor(configuration: CSVProcessor.Configuration(scrub: ScrubPolicy(maskedColumns: []), outputBufferBytes: 64))
+        let input = Array(String(repeating: "a,b\n", count: 100).utf8)
+        #expect(throws: Refused.self) {
+            try input.withUnsafeBytes { bytes in
+                try processor.process(bytes) { _ in throw Refused() }
+            }
+        }
     }
 }

@@ -108,7 +108,9 @@ package struct PIIScanner: Sendable {
             if ssn && next == 0x2D, let found = ssnNumber(base, at: i, end: end) { return found }
             if phone, let found = phoneNumber(base, at: i, floor: floor, end: end) { return found }
         }
-        if card && (n >= 13 || (n >= 2 && (next == 0x20 || next == 0x2D))) {
+        // Ungrouped, or grouped like scanners expect: a first group of four, then three or more
+        // digits (4-4-4-4, 4-6-5, 4-6-4). Dates (2023-09-12) fail this at once.
+        if card && (n >= 13 || (n == 4 && (next == 0x20 || next == 0x2D) && digits(base, j &+ 1, 3, end))) {
             return cardNumber(base, at: i, end: end)
         }
         return nil
@@ -297,12 +299,11 @@ package struct PIIScanner: Sendable {
     /// `s` is at the two country letters.
     private func ibanNumber(_ base: UnsafePointer<UInt8>, at s: Int, end: Int) -> PIIFinding? {
         guard digits(base, s &+ 2, 2, end) else { return nil }
-        // Compact form: letters and digits up to 34; print form: groups of four, single spaces.
+        // Compact form: letters and digits up to 34; print form: groups of four, single spaces,
+        // tried from the longest (a word after the number can look like one more group).
         var k = s &+ 4
-        var ends: [Int] = []
         var chars = 4
         if k &+ 1 < end && base[k] == 0x20 && isUpperOrDigit(base[k &+ 1]) {
-            // Print form.
             while k &+ 1 < end && base[k] == 0x20 && isUpperOrDigit(base[k &+ 1]) && chars < 34 {
                 var group = 0
                 var g = k &+ 1
@@ -313,22 +314,24 @@ package struct PIIScanner: Sendable {
                 guard group <= 4 else { break }
                 chars &+= group
                 k = g
-                ends.append(k)
                 if group < 4 { break }
             }
-        } else {
-            while k < end && isUpperOrDigit(base[k]) && chars < 35 {
-                chars &+= 1
-                k &+= 1
+            var e = k
+            while e > s &+ 4 {
+                if endsCleanly(base, e, end) || base[e] == 0x20, ibanChecksumValid(base, s, e) {
+                    return PIIFinding(start: s, end: e, kind: .iban)
+                }
+                // Drop the last group.
+                repeat { e &-= 1 } while e > s &+ 4 && base[e] != 0x20
             }
-            guard chars <= 34, endsCleanly(base, k, end) else { return nil }
-            ends.append(k)
+            return nil
         }
-        for e in ends.reversed() {
-            guard endsCleanly(base, e, end) || base[e] == 0x20 else { continue }
-            if ibanChecksumValid(base, s, e) { return PIIFinding(start: s, end: e, kind: .iban) }
+        while k < end && isUpperOrDigit(base[k]) && chars < 35 {
+            chars &+= 1
+            k &+= 1
         }
-        return nil
+        guard chars <= 34, endsCleanly(base, k, end), ibanChecksumValid(base, s, k) else { return nil }
+        return PIIFinding(start: s, end: k, kind: .iban)
     }
 
     private func ibanChecksumValid(_ base: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
