@@ -143,4 +143,19 @@ struct LedgerStoreTests {
             #expect(Set(seen).count == 35)
         }
     }
+
+    @Test func numericSortKeysQueryInNumericOrder() async throws {
+        try await withLedgerTemporaryDirectory { dir in
+            let store = try DynamoDBItemStore(path: dir + "/db.sqlite", now: LedgerTestClock().now)
+            try await store.createTable(DynamoDBTableDefinition(name: "t1", partitionKey: .init(name: "pk"), sortKey: .init(name: "n", type: "N")))
+            let numbers = ["100", "-1.5", "2", "0", "-10", "10", "-1.55", "0.5", "1e3", "-0.001", "99.99"]
+            for n in numbers { try await store.putItem(table: "t1", item: ["pk": .s("p"), "n": .n(n)]) }
+            let page = try await store.page(table: "t1", partition: .s("p"))
+            let got = page.items.compactMap { $0["n"]?.decimalValue }
+            #expect(got == numbers.compactMap { Decimal(string: $0) }.sorted())
+            // "2" and "2.0" are the same key.
+            try await store.putItem(table: "t1", item: ["pk": .s("p"), "n": .n("2.0"), "v": .bool(true)])
+            #expect(try await store.getItem(table: "t1", key: ["pk": .s("p"), "n": .n("2")])?["v"] == .bool(true))
+        }
+    }
 }

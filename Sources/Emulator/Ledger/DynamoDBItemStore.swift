@@ -13,8 +13,9 @@ import GRDB
 /// by every read and every condition, and is purged by the next write or ``purgeExpired()``.
 /// Time comes only from the injected `now`.
 ///
-/// Limitation: sort keys are ordered by their stored string (numbers normalized, not padded),
-/// so numeric sort keys of different lengths do not sort numerically.
+/// Keys are stored in an order-preserving text encoding (see
+/// ``DynamoDBTableDefinition``), so Query returns items in sort-key order (numbers numerically)
+/// and Scan in (partition, sort) order.
 package final class DynamoDBItemStore: Sendable {
     let pool: DatabasePool
     let now: @Sendable () -> Date

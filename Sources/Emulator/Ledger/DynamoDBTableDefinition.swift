@@ -59,14 +59,40 @@ package struct DynamoDBTableDefinition: Sendable, Hashable {
         }
     }
 
-    /// The stored form of a key value: strings as is, numbers normalized, binaries in base64.
+    /// The stored form of a key value, ordered as DynamoDB orders keys under SQLite's binary
+    /// collation: strings as is (UTF-8 byte order), numbers in an order-preserving encoding
+    /// (``sortableNumber(_:)``), binaries as lower-case hex (byte order).
     static func keyString(_ v: DynamoDBAttributeValue) -> String {
         switch v {
         case .s(let s): s
-        case .n: v.decimalValue.map(DynamoDBUpdate.format) ?? ""
-        case .b(let b): Data(b).base64EncodedString()
+        case .n: v.decimalValue.map { Self.sortableNumber(DynamoDBUpdate.format($0)) } ?? ""
+        case .b(let b): b.map { String(format: "%02x", $0) }.joined()
         default: ""
         }
+    }
+
+    /// An encoding of a (normalized, plain) decimal whose byte order is numeric order:
+    /// `1` for zero; `2` + biased exponent (4 digits) + significant digits for positives;
+    /// `0` + complemented biased exponent + complemented digits + `~` for negatives.
+    static func sortableNumber(_ plain: String) -> String {
+        var text = Substring(plain)
+        let negative = text.hasPrefix("-")
+        if negative { text = text.dropFirst() }
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let integer = parts.first.map(String.init) ?? "0"
+        let fraction = parts.count > 1 ? String(parts[1]) : ""
+        let digits = Array((integer + fraction).utf8)
+        guard let firstNonZero = digits.firstIndex(where: { $0 != UInt8(ascii: "0") }) else { return "1" }
+        // Value = 0.d1d2d3… × 10^exponent.
+        let exponent = integer.utf8.count - firstNonZero
+        var significant = Array(digits[firstNonZero...])
+        while significant.last == UInt8(ascii: "0") { significant.removeLast() }
+        let biased = exponent + 5000
+        if !negative {
+            return "2" + String(format: "%04d", biased) + String(decoding: significant, as: UTF8.self)
+        }
+        let complemented = significant.map { UInt8(ascii: "9") - ($0 - UInt8(ascii: "0")) + UInt8(ascii: "0") }
+        return "0" + String(format: "%04d", 9999 - biased) + String(decoding: complemented, as: UTF8.self) + "~"
     }
 
     /// (partition, sort) strings of an item or key.

@@ -186,10 +186,12 @@ package struct SQSHandler: Sendable {
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(wait)
+        var generation = self.waiters.generation(queue: name)
         var messages = try await self.store.receive(queue: name, maxMessages: max, visibilityTimeout: visibility)
         // Long poll: bounded by WaitTimeSeconds (≤ 20 s); woken by a send, re-checked every poll interval.
         while messages.isEmpty, clock.now < deadline, !Task.isCancelled {
-            await self.waiters.wait(queue: name, timeout: min(deadline - clock.now, self.pollInterval))
+            await self.waiters.wait(queue: name, after: generation, timeout: min(deadline - clock.now, self.pollInterval))
+            generation = self.waiters.generation(queue: name)
             messages = try await self.store.receive(queue: name, maxMessages: max, visibilityTimeout: visibility)
         }
         let wantedSystem = Set(((r["MessageSystemAttributeNames"]?.arrayValue ?? []) + (r["AttributeNames"]?.arrayValue ?? [])).compactMap(\.stringValue))
