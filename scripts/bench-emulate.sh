@@ -46,7 +46,7 @@ start_emulator() { # name -> sets EMU_PID, EMU_URL
 
 stop() { kill -INT "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-echo "== csvstorm emulate benchmark ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+echo "== csvstorm emulate benchmark ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 FILE="$WORK/data.bin"
 head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$FILE"
 
@@ -91,6 +91,20 @@ WALL=$(calc "$t1 - $t0")
 MBS=$(calc "$SIZE_MIB * 1048576 / 1e6 / $WALL")
 echo "3. csvstorm upload -> emulate, 1 stream: $MBS MB/s = $(calc "100 * $MBS / $MD5_MBS")% of single-core MD5 (target >= 70%)"
 echo "   wall $WALL s; CPU server $(calc "$after - $before") s, client $(calc "$CU + $CS") s (user $CU, sys $CS) on $(nproc) shared cores"
+# The same bytes as one presigned PUT from curl (a client that costs almost nothing): what the
+# server alone sustains for one stream.
+URL=$(python3 - "$EMU_URL" <<'PY'
+import sys, boto3
+from botocore.config import Config
+client = boto3.client("s3", endpoint_url=sys.argv[1], config=Config(signature_version="s3v4"))
+print(client.generate_presigned_url("put_object", Params={"Bucket": "raw", "Key": "curl.bin"}, ExpiresIn=600))
+PY
+)
+before=$(cpu "$EMU_PID"); t0=$(now)
+curl -s -o /dev/null -T "$FILE" "$URL"
+t1=$(now); after=$(cpu "$EMU_PID")
+CURL_MBS=$(calc "$SIZE_MIB * 1048576 / 1e6 / ($t1 - $t0)")
+echo "   for comparison, curl (presigned PUT, one stream): $CURL_MBS MB/s = $(calc "100 * $CURL_MBS / $MD5_MBS")% of MD5, server CPU $(calc "($after - $before) / ($SIZE_MIB / 1024)") s/GiB"
 stop "$EMU_PID"
 
 # 4. Peak RSS under concurrent uploads
@@ -112,3 +126,4 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
     echo "4. $CONCURRENT concurrent ${CONCURRENT_MIB} MiB uploads: peak RSS $((PEAK / 1024)) MiB (idle $((IDLE / 1024)) MiB), $COUNT objects, $FAILED failed, $(calc "$t1 - $t0") s"
     stop "$EMU_PID"
 fi
+echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -118,7 +118,7 @@ extension S3Server {
         for try await buffer in body {
             if sha256 != nil { buffer.withUnsafeReadableBytes { sha256!.update(bufferPointer: $0) } }
             if decoder == nil {
-                try writer.append(buffer)
+                try await writer.appendOverlapped(buffer)
             } else {
                 do {
                     try buffer.withUnsafeReadableBytes { bytes in

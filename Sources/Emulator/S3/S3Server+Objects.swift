@@ -179,10 +179,14 @@ extension S3Server {
                 while remaining > 0 && offset < segment.size {
                     let want = Int(min(Int64(1 << 20), remaining, segment.size - offset))
                     var buffer = allocator.buffer(capacity: want)
-                    let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { pointer in
-                        pread(fd, pointer.baseAddress, want, off_t(offset))
+                    var result = 0
+                    buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { pointer in
+                        result = pread(fd, pointer.baseAddress, want, off_t(offset))
+                        return max(0, result)
                     }
-                    guard read > 0 else { throw S3Error(.internalError, "object data \(segment.blob) is shorter than recorded") }
+                    if result < 0 && errno == EINTR { continue }
+                    guard result > 0 else { throw S3Error(.internalError, "object data \(segment.blob) is shorter than recorded") }
+                    let read = result
                     offset += Int64(read)
                     remaining -= Int64(read)
                     try await writer.write(buffer)

@@ -148,18 +148,8 @@ package final class BlobWriter {
     /// Hashes and writes `bytes`.
     package func append(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
         guard bytes.count > 0 else { return }
-        self.md5.update(bufferPointer: bytes)
-        if self.crc32c != nil { self.crc32c!.update(bytes) }
-        if self.crc32 != nil { self.crc32!.update(bytes) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = write(self.fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw S3Error(.internalError, "writing object data failed: errno \(errno)")
-            }
-            offset += written
-        }
+        self.hash(bytes)
+        try Self.writeAll(fd: self.fd, bytes)
         self.size += Int64(bytes.count)
     }
 
@@ -170,6 +160,35 @@ package final class BlobWriter {
             throw error
         } catch {
             throw S3Error(.internalError, "\(error)")
+        }
+    }
+
+    /// Like ``append(_:)-(ByteBuffer)``, but the file write runs in a child task while this task
+    /// hashes: for one upload stream, MD5 (the limit) then no longer waits for the page-cache copy.
+    package func appendOverlapped(_ buffer: ByteBuffer) async throws {
+        guard buffer.readableBytes > 0 else { return }
+        let fd = self.fd
+        async let written: Void = buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try Self.writeAll(fd: fd, bytes) }
+        buffer.withUnsafeReadableBytes { self.hash($0) }
+        try await written
+        self.size += Int64(buffer.readableBytes)
+    }
+
+    private func hash(_ bytes: UnsafeRawBufferPointer) {
+        self.md5.update(bufferPointer: bytes)
+        if self.crc32c != nil { self.crc32c!.update(bytes) }
+        if self.crc32 != nil { self.crc32!.update(bytes) }
+    }
+
+    private static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw S3Error(.internalError, "writing object data failed: errno \(errno)")
+            }
+            offset += written
         }
     }
 
