@@ -24,65 +24,9 @@ import Foundation
 /// 3. ``finish(_:executionId:outcome:)`` — `SET #status = …` if `#status = :running AND executionId = :me`;
 ///    only one execution can move a record out of RUNNING.
 package struct JobLedger: Sendable {
-    /// Identifies one object version.
-    package struct JobKey: Sendable, Hashable, CustomStringConvertible {
-        package var bucket: String
-        package var key: String
-        package var sequencer: String
-
-        package init(bucket: String, key: String, sequencer: String) {
-            self.bucket = bucket
-            self.key = key
-            self.sequencer = sequencer
-        }
-
-        /// `<bucket>/<key>#<sequencer>`.
-        package var jobId: String { "\(self.bucket)/\(self.key)#\(self.sequencer)" }
-        package var description: String { self.jobId }
-    }
-
-    package enum Status: String, Sendable, Hashable {
-        case running = "RUNNING"
-        case succeeded = "SUCCEEDED"
-        case failed = "FAILED"
-    }
-
-    /// One record, decoded.
-    package struct Record: Sendable, Hashable {
-        package var jobId: String
-        package var bucket: String
-        package var key: String
-        package var sequencer: String
-        package var status: Status
-        package var executionId: String
-        package var startedAt: Date
-        package var finishedAt: Date?
-        package var attempts: Int
-        package var error: String?
-        package var cause: String?
-        package var outputLocation: String?
-        /// Epoch seconds after which the record disappears.
-        package var ttl: Int
-
-        package init?(item: DynamoDBItem) {
-            guard let jobId = item["jobId"]?.stringValue, let s = item["status"]?.stringValue, let status = Status(rawValue: s),
-                let started = item["startedAt"]?.stringValue.flatMap(JobLedger.parseDate)
-            else { return nil }
-            self.jobId = jobId
-            self.bucket = item["bucket"]?.stringValue ?? ""
-            self.key = item["key"]?.stringValue ?? ""
-            self.sequencer = item["sequencer"]?.stringValue ?? ""
-            self.status = status
-            self.executionId = item["executionId"]?.stringValue ?? ""
-            self.startedAt = started
-            self.finishedAt = item["finishedAt"]?.stringValue.flatMap(JobLedger.parseDate)
-            self.attempts = item["attempts"]?.intValue ?? 0
-            self.error = item["error"]?.stringValue
-            self.cause = item["cause"]?.stringValue
-            self.outputLocation = item["outputLocation"]?.stringValue
-            self.ttl = item["ttl"]?.intValue ?? 0
-        }
-    }
+    package typealias JobKey = JobLedgerKey
+    package typealias Status = JobLedgerStatus
+    package typealias Record = JobLedgerRecord
 
     package enum StartOutcome: Sendable, Hashable {
         /// This execution claimed the version.
@@ -134,7 +78,7 @@ package struct JobLedger: Sendable {
         let now = self.now()
         let item: DynamoDBItem = [
             "jobId": .s(job.jobId), "bucket": .s(job.bucket), "key": .s(job.key), "sequencer": .s(job.sequencer),
-            "status": .s(Status.running.rawValue), "executionId": .s(executionId), "startedAt": .s(Self.format(now)),
+            "status": .s(Status.running.rawValue), "executionId": .s(executionId), "startedAt": .s(JobLedgerRecord.format(now)),
             "attempts": .number(0), "ttl": .number(self.expiry(after: now)),
         ]
         var parser = DynamoDBExpressionParser()
@@ -168,7 +112,7 @@ package struct JobLedger: Sendable {
     package func finish(_ job: JobKey, executionId: String, outcome: Outcome) async throws -> FinishOutcome {
         let now = self.now()
         var values: DynamoDBItem = [
-            ":running": .s(Status.running.rawValue), ":me": .s(executionId), ":now": .s(Self.format(now)),
+            ":running": .s(Status.running.rawValue), ":me": .s(executionId), ":now": .s(JobLedgerRecord.format(now)),
             ":ttl": .number(self.expiry(after: now)),
         ]
         var set = "#status = :status, finishedAt = :now, #ttl = :ttl"
@@ -219,13 +163,5 @@ package struct JobLedger: Sendable {
 
     func expiry(after date: Date) -> Int {
         Int(date.timeIntervalSince1970.rounded(.down)) + Int(self.recordTTL.components.seconds)
-    }
-
-    static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
-    }
-
-    static func parseDate(_ s: String) -> Date? {
-        try? Date(s, strategy: .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
     }
 }
