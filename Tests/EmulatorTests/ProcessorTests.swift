@@ -330,6 +330,21 @@ struct ProcessorTests {
         let outcome = processor.finish { output.append(contentsOf: $0) }
         #expect(outcome == reference.outcome)
         #expect(output == reference.output)
+
+        // ByteBuffer in, ByteBuffer out, drained after every chunk.
+        var second = CSVProcessor(configuration: configuration)
+        var collected = ByteBuffer()
+        at = 0
+        while at < input.count {
+            let end = min(input.count, at + 777)
+            var piece = ByteBuffer()
+            second.process(ByteBuffer(bytes: input[at..<end]), into: &piece)
+            second.flush(into: &piece)
+            collected.writeBuffer(&piece)
+            at = end
+        }
+        #expect(second.finish(into: &collected) == reference.outcome)
+        #expect(Array(collected.readableBytesView) == reference.output)
     }
 
     @Test("A sink error propagates")

@@ -153,6 +153,27 @@ package struct CSVProcessor: ~Copyable {
         }
     }
 
+    /// Processes a chunk and appends the output produced so far to `output` (for async
+    /// callers that write ByteBuffers; call `flush(into:)` to drain the internal buffer too).
+    package mutating func process(_ buffer: ByteBuffer, into output: inout ByteBuffer) {
+        process(buffer) { output.writeBytes($0) }
+    }
+
+    /// Hands the buffered output to `sink` now, instead of when the buffer fills.
+    package mutating func flush(to sink: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try flush(sink)
+    }
+
+    /// Appends the buffered output to `output`.
+    package mutating func flush(into output: inout ByteBuffer) {
+        flush(to: { output.writeBytes($0) })
+    }
+
+    /// `finish(to:)`, appending the rest of the output to `output`.
+    package mutating func finish(into output: inout ByteBuffer) -> ProcessorOutcome {
+        finish { output.writeBytes($0) }
+    }
+
     /// Ends the input: checks the last record, writes the rest of the output and returns
     /// the outcome. Call once, after the last chunk.
     package mutating func finish(to sink: (UnsafeRawBufferPointer) throws -> Void) rethrows -> ProcessorOutcome {
