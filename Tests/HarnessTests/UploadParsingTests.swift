@@ -58,6 +58,7 @@ struct UploadParsingTests {
                           attempts: [.init(number: 1, start: 0.1, duration: 0.2, error: "boom", retryReason: "throttling"),
                                      .init(number: 2, start: 0.4, duration: 0.2, error: nil, retryReason: nil)],
                           succeeded: true)],
+            bufferAllocations: 1,
             operations: [.init(name: "CreateMultipartUpload", attempts: [.init(number: 1, start: 0, duration: 0.1, error: nil, retryReason: nil)], succeeded: true)],
             abort: nil, outcome: .ok, cancelled: false, failure: nil, verification: .compositeCRC32C, versionId: nil, eTag: "\"e-1\"",
             objectChecksum: "AAAAAA==-1", retries: .init(), recipe: nil

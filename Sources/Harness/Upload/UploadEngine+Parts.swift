@@ -96,7 +96,7 @@ extension UploadEngine {
                 progress?.read(filled.count)
                 state.partReady(
                     number: partNumber, offset: partOffset, size: filled.count, ready: (ContinuousClock.now - origin).seconds,
-                    crc32c: filled.crc32c, md5: filled.md5
+                    crc32c: filled.crc32c, md5: filled.md5, allocated: filled.allocated
                 )
                 group.addTask {
                     await self.sendPart(partNumber, buffer: buffer, filled: filled, target: target, state: state, origin: origin, progress: progress)
@@ -189,6 +189,7 @@ final class UploadState: Sendable {
         var md5: [[UInt8]]
         var bytesRead: Int
         var bytesUploaded: Int
+        var bufferAllocations: Int
         var failure: UploadError?
         var allSucceeded: Bool
     }
@@ -200,6 +201,7 @@ final class UploadState: Sendable {
         var md5: [Int: [UInt8]] = [:]
         var bytesRead = 0
         var bytesUploaded = 0
+        var bufferAllocations = 0
         var failure: UploadError?
         var producerDone = false
         var watcher: CheckedContinuation<Void, Never>?
@@ -209,7 +211,7 @@ final class UploadState: Sendable {
 
     var hasFailed: Bool { self.state.withLock { $0.failure != nil } }
 
-    func partReady(number: Int, offset: Int, size: Int, ready: Double, crc32c: CRC32C?, md5: [UInt8]?) {
+    func partReady(number: Int, offset: Int, size: Int, ready: Double, crc32c: CRC32C?, md5: [UInt8]?, allocated: Bool) {
         let checksum = crc32c?.base64 ?? md5.map { Hex.encode($0) } ?? ""
         self.state.withLock {
             $0.parts[number] = UploadRecord.Part(
@@ -218,6 +220,7 @@ final class UploadState: Sendable {
             if let crc32c { $0.crc32c[number] = crc32c }
             if let md5 { $0.md5[number] = md5 }
             $0.bytesRead += size
+            if allocated { $0.bufferAllocations += 1 }
         }
     }
 
@@ -283,6 +286,7 @@ final class UploadState: Sendable {
                 md5: numbers.compactMap { state.md5[$0] },
                 bytesRead: state.bytesRead,
                 bytesUploaded: state.bytesUploaded,
+                bufferAllocations: state.bufferAllocations,
                 failure: state.failure,
                 allSucceeded: !numbers.isEmpty && completed.count == numbers.count
             )

@@ -128,7 +128,7 @@ extension UploadEngine {
             partSize: request.partSize ?? self.configuration.partSize,
             intendedStart: wallStart.addingTimeInterval(-delay.seconds), actualStart: wallStart,
             startDelay: delay.seconds, completedAt: nil, duration: 0, completeAnswered: nil,
-            bytesRead: 0, bytesUploaded: 0, parts: [], operations: [], abort: nil,
+            bytesRead: 0, bytesUploaded: 0, parts: [], bufferAllocations: 0, operations: [], abort: nil,
             outcome: .fail, cancelled: false, failure: nil, verification: nil,
             versionId: nil, eTag: nil, objectChecksum: nil, retries: .init(), recipe: nil
         )
@@ -196,6 +196,7 @@ extension UploadEngine {
         record.parts = parts.records
         record.bytesRead = parts.bytesRead
         record.bytesUploaded = parts.bytesUploaded
+        record.bufferAllocations = parts.bufferAllocations
         // Rows and bytes are filled in once the generator reached the end (0 otherwise).
         record.recipe = reader.finishedRecipe
 

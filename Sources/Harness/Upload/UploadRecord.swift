@@ -119,6 +119,10 @@ package struct UploadRecord: Sendable, Codable, Equatable {
     package var bytesRead: Int
     package var bytesUploaded: Int
     package var parts: [Part]
+    /// Parts whose pooled buffer had to be (re)allocated: its first use, a larger part size, or
+    /// a copy because the HTTP client still held the previous part. At most the pool size when
+    /// buffers are reused as intended.
+    package var bufferAllocations: Int
     package var operations: [Operation]
     package var abort: Abort?
 

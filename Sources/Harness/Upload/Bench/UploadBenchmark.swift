@@ -55,6 +55,9 @@ package struct UploadBenchmark: Sendable {
         package var megabytesPerSecond: Double
         /// Bytes the sink received during the run (all request bodies).
         package var sinkBytes: Int
+        /// CPU seconds (user + system) of this process — the in-process sink — per GiB during
+        /// the run: how much the server side cost (nil with an external endpoint).
+        package var sinkCPUSecondsPerGiB: Double?
         package var sinkRequests: [String: Int]
     }
 
@@ -144,9 +147,11 @@ package struct UploadBenchmark: Sendable {
     private func measure(client: String, command: [String], bytes: Int, environment: [String: String], sink: S3Sink?) async throws -> Run {
         let before = sink?.statistics ?? S3Sink.Statistics()
         let stderrPath = self.configuration.workDirectory + "/\(client).stderr"
+        let cpuBefore = Self.ownCPUSeconds()
         let cost = try await NIOThreadPool.singleton.runIfActive {
             try MeasuredProcess.run(command[0], Array(command.dropFirst()), environment: environment, stderrPath: stderrPath)
         }
+        let ownCPU = Self.ownCPUSeconds() - cpuBefore
         let after = sink?.statistics ?? S3Sink.Statistics()
         guard cost.exitStatus == 0 else {
             let message = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
@@ -162,7 +167,8 @@ package struct UploadBenchmark: Sendable {
             client: client, command: command, bytes: bytes, cost: cost,
             cpuSecondsPerGiB: cost.cpuSeconds / (Double(bytes) / Double(1 << 30)),
             megabytesPerSecond: Double(bytes) / cost.wallSeconds / 1e6,
-            sinkBytes: sinkBytes, sinkRequests: requests
+            sinkBytes: sinkBytes, sinkCPUSecondsPerGiB: sink == nil ? nil : ownCPU / (Double(bytes) / Double(1 << 30)),
+            sinkRequests: requests
         )
     }
 
@@ -217,6 +223,17 @@ package struct UploadBenchmark: Sendable {
         return path
     }
 
+    /// User + system CPU seconds of this process so far.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
     static func describe(_ run: Run, round: Int) -> String {
         let requests = run.sinkRequests.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let figures = String(
@@ -224,6 +241,7 @@ package struct UploadBenchmark: Sendable {
             run.megabytesPerSecond, run.cpuSecondsPerGiB, run.cost.userSeconds, run.cost.systemSeconds, run.cost.wallSeconds,
             run.cost.peakRSSBytes >> 20
         )
-        return "\(run.client) #\(round): \(figures); sink: \(requests)"
+        let server = run.sinkCPUSecondsPerGiB.map { String(format: ", sink %.2f CPU s/GiB", $0) } ?? ""
+        return "\(run.client) #\(round): \(figures); sink: \(requests)\(server)"
     }
 }
