@@ -282,6 +282,12 @@ def case_listing():
     check(removed.returncode == 0, "aws s3 rm")
     seen = [o["Key"] for o in client.list_objects_v2(Bucket="raw", Prefix=base + "sub/").get("Contents", [])]
     check(seen == [keys[4]], f"after rm: {seen}")
+    removed = aws("s3", "rm", f"s3://raw/{base}", "--recursive")  # DeleteObjects
+    check(removed.returncode == 0, "aws s3 rm --recursive")
+    check(client.list_objects_v2(Bucket="raw", Prefix=base).get("KeyCount") == 0, "nothing left after rm --recursive")
+    locked = client.put_object(Bucket="processed", Key=base + "locked", Body=b"x")
+    result = client.delete_objects(Bucket="processed", Delete={"Objects": [{"Key": base + "locked", "VersionId": locked["VersionId"]}]})
+    check([e["Code"] for e in result.get("Errors", [])] == ["AccessDenied"], f"DeleteObjects reports the locked version: {result}")
 
 
 def case_presigned():

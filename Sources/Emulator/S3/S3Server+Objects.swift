@@ -208,6 +208,51 @@ extension S3Server {
         return response
     }
 
+    // MARK: DeleteObjects
+
+    /// `POST /bucket?delete`: up to 1000 keys (or versions), each deleted like DeleteObject; a
+    /// failure (e.g. a locked version) is reported per key, as S3 does.
+    func deleteObjects(_ request: S3Request, bucket: String, body: ByteBuffer) async throws -> S3Response {
+        _ = try await self.store.requireBucket(bucket)
+        let root: XML.Element
+        do {
+            root = try XML.parse(body)
+        } catch {
+            throw S3Error.malformedXML()
+        }
+        let objects = root.children(named: "Object")
+        guard root.name == "Delete", !objects.isEmpty, objects.count <= 1000 else { throw S3Error.malformedXML() }
+        let quiet = root.childText("Quiet")?.lowercased() == "true"
+        var xml = XML.Writer(reservingCapacity: 256 + objects.count * 160)
+        xml.open("DeleteResult", attributes: s3Namespace)
+        for object in objects {
+            guard let key = object.childText("Key"), !key.isEmpty else { throw S3Error.malformedXML() }
+            let versionId = object.childText("VersionId").flatMap { $0.isEmpty ? nil : $0 }
+            do {
+                let outcome = try await self.store.deleteObject(bucket: bucket, key: key, versionId: versionId, now: Date())
+                self.removeBlobs(outcome.removedBlobs)
+                if quiet { continue }
+                xml.open("Deleted")
+                xml.element("Key", text: key)
+                if let versionId { xml.element("VersionId", text: versionId) }
+                if outcome.deleteMarker {
+                    xml.element("DeleteMarker", text: "true")
+                    if versionId == nil, let marker = outcome.versionId { xml.element("DeleteMarkerVersionId", text: marker) }
+                }
+                xml.close("Deleted")
+            } catch let error as S3Error {
+                xml.open("Error")
+                xml.element("Key", text: key)
+                if let versionId { xml.element("VersionId", text: versionId) }
+                xml.element("Code", text: error.code.name)
+                xml.element("Message", text: error.message)
+                xml.close("Error")
+            }
+        }
+        xml.close("DeleteResult")
+        return .xml(xml)
+    }
+
     // MARK: GetObjectRetention
 
     func getObjectRetention(_ request: S3Request, bucket: String, key: String) async throws -> S3Response {

@@ -156,7 +156,10 @@ struct S3Server: Sendable {
             }
             throw S3Error.notImplemented("GET bucket with \(request.rawQuery ?? "")")
         case .post:
-            throw S3Error.notImplemented("POST on a bucket (DeleteObjects, PostObject)")
+            if request.has("delete") {
+                return self.collectBody(request) { try await self.deleteObjects(request, bucket: bucket, body: $0) }
+            }
+            throw S3Error.notImplemented("POST on a bucket (browser PostObject)")
         default:
             throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
         }
