@@ -97,6 +97,12 @@ struct JSONProtocolEndToEndTests {
                 for i in 0..<5 { try await ddb.putItem(table: "jobs", item: ["jobId": .s("raw/b#\(i)")]) }
                 #expect(try await ddb.scanAll(table: "jobs", pageSize: 2).count == 6)
                 #expect(try await ddb.describeTable("jobs").itemCount == 6)
+                #expect(try await ddb.listTables() == ["jobs"])
+                let deleted = try await ddb.deleteItem(table: "jobs", key: ["jobId": .s("raw/b#0")], condition: "attribute_exists(jobId)", returnOldValues: true)
+                #expect(deleted?["jobId"] == .s("raw/b#0"))
+                await #expect {
+                    try await ddb.deleteItem(table: "jobs", key: ["jobId": .s("raw/b#0")], condition: "attribute_exists(jobId)")
+                } throws: { ($0 as? AWSError)?.code == .conditionalCheckFailed }
 
                 let sqs = SQSClient(httpClient: http, credentials: Self.credentials, configuration: .init(endpoint: endpoint, retry: retry))
                 let url = try await sqs.createQueue("retry")
@@ -105,6 +111,13 @@ struct JSONProtocolEndToEndTests {
                 #expect(messages.map(\.body) == ["event"])
                 try await sqs.deleteMessage(queueURL: url, receiptHandle: messages[0].receiptHandle)
                 #expect(try await sqs.getQueueAttributes(queueURL: url)["ApproximateNumberOfMessages"] == "0")
+                let dead = DeadLetterMessage(
+                    eventJSON: "{}", ruleARN: "arn:rule", targetARN: "arn:target", errorCode: "ThrottlingException",
+                    errorMessage: "Rate exceeded", exhaustedRetryCondition: .maximumRetryAttempts, retryAttempts: 3
+                )
+                try await sqs.sendMessage(queueURL: url, deadLetter: dead)
+                let back = try await sqs.receiveMessage(queueURL: url, waitSeconds: 1)
+                #expect(back.first.flatMap(DeadLetterMessage.init) == dead)
 
                 let wrong = DynamoDBClient(
                     httpClient: http, credentials: AWSCredentials(accessKeyId: "csvstorm", secretAccessKey: "wrong"),

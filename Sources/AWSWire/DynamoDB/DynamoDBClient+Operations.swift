@@ -175,3 +175,33 @@ extension DynamoDBClient {
         )
     }
 }
+
+extension DynamoDBClient {
+    /// Deletes the item with `key` if `condition` holds; returns the old item when
+    /// `returnOldValues` (and one existed).
+    @discardableResult
+    package func deleteItem(
+        table: String, key: DynamoDBItem, condition: String? = nil, names: [String: String] = [:], values: DynamoDBItem = [:],
+        returnOldValues: Bool = false
+    ) async throws -> DynamoDBItem? {
+        var body: [String: JSONValue] = ["TableName": .string(table), "Key": DynamoDBAttributeValue.json(key)]
+        Self.addExpression(&body, condition: condition, names: names, values: values, returnValues: returnOldValues ? .allOld : .none)
+        let response = try await self.transport.call("DeleteItem", .object(body))
+        return try response["Attributes"].map { try Self.item($0, operation: "DeleteItem") }
+    }
+
+    /// Table names, following `LastEvaluatedTableName` (at most `maxPages` pages of 100).
+    package func listTables(maxPages: Int = 1_000) async throws -> [String] {
+        var names: [String] = []
+        var start: String?
+        for _ in 0..<maxPages {
+            var body: [String: JSONValue] = [:]
+            if let start { body["ExclusiveStartTableName"] = .string(start) }
+            let response = try await self.transport.call("ListTables", .object(body))
+            names += (response["TableNames"]?.arrayValue ?? []).compactMap(\.stringValue)
+            guard let next = response["LastEvaluatedTableName"]?.stringValue else { return names }
+            start = next
+        }
+        throw AWSError(kind: .invalidResponse, operation: "ListTables", message: "more than \(maxPages) pages of tables")
+    }
+}
