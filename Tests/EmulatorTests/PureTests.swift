@@ -1,4 +1,6 @@
+@testable import AWSWire
 @testable import Emulator
+import Crypto
 import Foundation
 import Testing
 
@@ -58,6 +60,31 @@ struct PureTests {
         #expect(throws: AWSChunkedDecoder.DecodingError.self) {
             try Array("3\r\nabcX".utf8).withUnsafeBytes { try decoder.feed($0) { _ in } }
         }
+    }
+
+    /// The example of AWS's "Transferring payload in multiple chunks" (SigV4 streaming) page.
+    @Test func chunkSignaturesOfTheAWSExample() throws {
+        let identity = SigV4Identity(
+            accessKeyId: "AKIAIOSFODNN7EXAMPLE", region: "us-east-1", service: "s3", requestDate: Date(),
+            signedHeaders: [], signature: "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9",
+            payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", isPresigned: false, expiresAt: nil, sessionToken: nil
+        )
+        var chain = ChunkSignatureChain(
+            secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", identity: identity, amzDate: "20130524T000000Z"
+        )
+        try chain.verifyChunk(
+            dataSHA256: SHA256.hash(data: [UInt8](repeating: UInt8(ascii: "a"), count: 65_536)),
+            signature: "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+        )
+        try chain.verifyChunk(
+            dataSHA256: SHA256.hash(data: [UInt8](repeating: UInt8(ascii: "a"), count: 1024)),
+            signature: "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+        )
+        try chain.verifyChunk(
+            dataSHA256: SHA256.hash(data: [UInt8]()),
+            signature: "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+        )
+        #expect(throws: S3Error.self) { try chain.verifyChunk(dataSHA256: SHA256.hash(data: [UInt8]()), signature: "00") }
     }
 
     @Test func eventHasTheEventBridgeShape() throws {

@@ -19,7 +19,7 @@ struct RealClientTests {
 
     @Test(
         "real client case",
-        arguments: ["buckets", "cp-large", "multipart-api", "errors", "object-lock", "listing", "presigned", "checksums"]
+        arguments: ["buckets", "cp-large", "multipart-api", "errors", "object-lock", "listing", "presigned", "checksums", "aws-chunked"]
     )
     func realClientCase(_ name: String) async throws {
         let workdir = try TestEmulator.scratchDirectory(name)

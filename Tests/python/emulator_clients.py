@@ -334,6 +334,29 @@ def case_checksums():
     check(bad == "BadDigest", f"wrong x-amz-checksum-crc32: BadDigest ({bad})")
 
 
+def case_aws_chunked():
+    """What botocore sends over TLS (STREAMING-UNSIGNED-PAYLOAD-TRAILER: aws-chunked body inside
+    HTTP chunked transfer encoding, CRC32 in a trailer), forced over plain HTTP."""
+    import botocore.httpchecksum as httpchecksum
+    from types import SimpleNamespace
+
+    original = httpchecksum.urlparse
+    httpchecksum.urlparse = lambda url: SimpleNamespace(scheme="https")
+    try:
+        client = s3()
+        body = bytes(range(256)) * 12000
+        key = unique("chunked/obj")
+        put = client.put_object(Bucket="raw", Key=key, Body=body)
+        check(put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"', f"aws-chunked PutObject ETag: {put}")
+        check("ChecksumCRC32" in put, "trailer checksum echoed")
+        check(client.get_object(Bucket="raw", Key=key)["Body"].read() == body, "aws-chunked body stored byte-identical")
+        upload = client.create_multipart_upload(Bucket="raw", Key=key)["UploadId"]
+        part = client.upload_part(Bucket="raw", Key=key, UploadId=upload, PartNumber=1, Body=body)
+        check(part["ETag"] == put["ETag"], "aws-chunked UploadPart ETag")
+    finally:
+        httpchecksum.urlparse = original
+
+
 def case_crash_prepare():
     """Acknowledged object + open upload, then a PUT whose body is half sent when the server is
     killed with SIGKILL (EMULATOR_PID)."""
