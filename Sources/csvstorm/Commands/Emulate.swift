@@ -64,6 +64,9 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(help: "fsync object files and commit metadata with synchronous=FULL (survives power loss; slower).")
     var fsync = false
 
+    @Flag(help: "Do not check bodies against a signed x-amz-content-sha256 (saves a SHA-256 pass per byte; for measurements).")
+    var skipPayloadSHA256 = false
+
     @Flag(name: .shortAndLong, help: "Log requests that fail (debug level).")
     var verbose = false
 
@@ -87,6 +90,7 @@ struct EmulateServe: AsyncParsableCommand {
             buckets: .init(raw: self.rawBucket, processed: self.processedBucket, failed: self.failedBucket, retention: .seconds(self.retentionSeconds)),
             multipart: .init(minimumPartSize: Int64(ByteSize(parsing: self.minPartSize)!.bytes)),
             durability: self.fsync ? .powerLoss : .processCrash,
+            verifyPayloadSHA256: !self.skipPayloadSHA256,
             logger: logger
         )
         let temporary = self.stateDir == nil
