@@ -31,8 +31,9 @@ package struct EmulatorEndpoint: Sendable {
 /// in-flight requests finish, then returns), or use ``withEmulator(_:eventSink:_:)``.
 package final class Emulator: Service {
     package let configuration: EmulatorConfiguration
-    /// Every delivered event (also when an ``ObjectEventSink`` is configured).
-    package let events = ObjectEventRecorder()
+    /// Delivered events, the most recent ``EmulatorConfiguration/eventHistoryLimit`` (also when an
+    /// ``ObjectEventSink`` is configured).
+    package let events: ObjectEventRecorder
     package let stateDirectory: String
     private let isTemporary: Bool
     let store: MetadataStore
@@ -45,6 +46,7 @@ package final class Emulator: Service {
     /// creates the pipeline's buckets. Does not listen yet: ``run()`` does.
     package init(configuration: EmulatorConfiguration, eventSink: (any ObjectEventSink)? = nil) async throws {
         self.configuration = configuration
+        self.events = ObjectEventRecorder(historyLimit: configuration.eventHistoryLimit)
         let fm = FileManager.default
         switch configuration.stateDirectory {
         case .temporary:

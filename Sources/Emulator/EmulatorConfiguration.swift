@@ -97,6 +97,8 @@ package struct EmulatorConfiguration: Sendable {
     /// (`XAmzContentSHA256Mismatch`), as S3 does. Default true; turning it off saves one SHA-256
     /// pass per byte and is only for measurements.
     package var verifyPayloadSHA256: Bool
+    /// How many recent events ``Emulator/events`` keeps in memory. Default 100,000.
+    package var eventHistoryLimit: Int
     /// Request-path logging is at debug and below (STYLE 15). Default: a logger at `.info`.
     package var logger: Logger
 
@@ -110,6 +112,7 @@ package struct EmulatorConfiguration: Sendable {
         multipart: Multipart = .init(),
         durability: Durability = .processCrash,
         verifyPayloadSHA256: Bool = true,
+        eventHistoryLimit: Int = 100_000,
         logger: Logger = Logger(label: "csvstorm.emulator")
     ) {
         self.listener = listener
@@ -121,6 +124,7 @@ package struct EmulatorConfiguration: Sendable {
         self.multipart = multipart
         self.durability = durability
         self.verifyPayloadSHA256 = verifyPayloadSHA256
+        self.eventHistoryLimit = eventHistoryLimit
         self.logger = logger
     }
 }

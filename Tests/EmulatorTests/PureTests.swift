@@ -110,6 +110,19 @@ struct PureTests {
         #expect(try ObjectCreatedEvent.decode(json: event.jsonData()) == event)
     }
 
+    @Test func recorderKeepsABoundedHistory() async throws {
+        let recorder = ObjectEventRecorder(historyLimit: 10)
+        for index in 0..<100 {
+            recorder.record(ObjectCreatedEvent(
+                time: Date(), region: "r", account: "a", bucket: "b", key: "k\(index)", size: 1, etag: "e", versionId: nil,
+                sequencer: ObjectRecord.sequencer(Int64(index)), requestId: "q", reason: .putObject, requester: "a", sourceIPAddress: "i"
+            ))
+        }
+        #expect(recorder.deliveredCount == 100)
+        #expect(recorder.events.count <= 12 && recorder.events.count >= 10)
+        #expect(recorder.events.last?.key == "k99")
+    }
+
     @Test func rangeParsing() throws {
         #expect(try S3Server.parseRange("bytes=0-9", size: 100) == 0..<10)
         #expect(try S3Server.parseRange("bytes=90-", size: 100) == 90..<100)

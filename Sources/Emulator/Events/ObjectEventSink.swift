@@ -20,34 +20,49 @@ package struct ObjectEventClosureSink: ObjectEventSink {
     package func deliver(_ event: ObjectCreatedEvent) async throws { try await self.body(event) }
 }
 
-/// An in-memory observer of every delivered event: a snapshot, and streams that replay what
-/// was seen and then follow. The emulator always feeds one (``Emulator/events``), besides the
-/// configured sink.
+/// An in-memory observer of delivered events: a snapshot, and streams that replay what was seen
+/// and then follow. The emulator always feeds one (``Emulator/events``), besides the configured
+/// sink. It keeps the most recent `historyLimit` events (memory stays bounded in long runs;
+/// the SQLite outbox keeps them all).
 package final class ObjectEventRecorder: ObjectEventSink, Sendable {
     private struct State {
         var events: [ObjectCreatedEvent] = []
+        var dropped = 0
         var subscribers: [Int: AsyncStream<ObjectCreatedEvent>.Continuation] = [:]
         var nextSubscriber = 0
     }
 
     private let state = Mutex(State())
+    /// How many events are kept for ``events`` and for replay to new streams.
+    package let historyLimit: Int
 
-    package init() {}
+    package init(historyLimit: Int = 100_000) {
+        self.historyLimit = max(1, historyLimit)
+    }
 
     package func deliver(_ event: ObjectCreatedEvent) async throws {
         self.record(event)
     }
 
     package func record(_ event: ObjectCreatedEvent) {
+        let limit = self.historyLimit
         let subscribers = self.state.withLock { state in
             state.events.append(event)
+            if state.events.count > limit + limit / 4 {
+                let excess = state.events.count - limit
+                state.events.removeFirst(excess)
+                state.dropped += excess
+            }
             return Array(state.subscribers.values)
         }
         for subscriber in subscribers { subscriber.yield(event) }
     }
 
-    /// Every event delivered so far, in delivery order.
+    /// The events delivered so far (the most recent ``historyLimit`` or a few more), in delivery order.
     package var events: [ObjectCreatedEvent] { self.state.withLock { $0.events } }
+
+    /// How many events were delivered in total.
+    package var deliveredCount: Int { self.state.withLock { $0.dropped + $0.events.count } }
 
     /// Replays every event seen so far, then follows new ones until the recorder is finished.
     package func stream() -> AsyncStream<ObjectCreatedEvent> {
