@@ -10,8 +10,8 @@ struct BenchUpload: AsyncParsableCommand {
         commandName: "bench-upload",
         abstract: "Upload CPU cost and throughput: csvstorm vs aws s3 cp vs s5cmd cp, one run, one local S3 sink.",
         discussion: """
-        Starts a local S3 sink (in this process: accepts multipart uploads, discards the bytes, verifies \
-        CRC32C and Content-MD5), makes or reuses a generated CSV file, then uploads it with each client as a \
+        Starts a local S3 sink (in this process: accepts multipart uploads, discards the bytes, verifies CRC32C \
+        and trusts Content-MD5), makes or reuses a generated CSV file, then uploads it with each client as a \
         child process with the same part size and parts in flight, measuring CPU seconds (user+sys, from \
         wait4) per GiB, wall MB/s and peak RSS; then csvstorm's peak RSS for a generate-and-upload of \
         --memory-size. With --endpoint-url the clients upload to that server instead (e.g. \
