@@ -42,7 +42,7 @@ package final class UploadEngine: Sendable {
 
     /// - Parameters:
     ///   - httpClient: must allow at least `partsInFlightTotal` connections per host (see
-    ///     ``withEngine(s3Configuration:configuration:logger:credentials:_:)``).
+    ///     ``withEngine(s3Configuration:configuration:ioThreads:logger:credentials:_:)``).
     ///   - threadPool: started pool for the blocking reads (file and generator).
     package init(
         httpClient: HTTPClient,
@@ -72,6 +72,10 @@ package final class UploadEngine: Sendable {
     /// Runs `body` with an engine on its own HTTP client (enough connections for the in-flight
     /// limit, no decompression) and I/O thread pool; both are shut down on return, throw or
     /// cancellation.
+    ///
+    /// - Parameter ioThreads: threads for the blocking reads. Each upload's producer holds one
+    ///   while it fills a part (a generated source may wait there for its generator threads), so
+    ///   give about as many as uploads that read at the same time. Default 2.
     package static func withEngine<T>(
         s3Configuration: S3Client.Configuration,
         configuration: Configuration = Configuration(),
