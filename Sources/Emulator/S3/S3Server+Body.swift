@@ -116,10 +116,10 @@ extension S3Server {
         let limit = self.configuration.multipart.maximumPartSize
 
         for try await buffer in body {
-            if sha256 != nil { buffer.withUnsafeReadableBytes { sha256!.update(bufferPointer: $0) } }
             if decoder == nil {
-                try await writer.appendOverlapped(buffer)
+                try await writer.appendOverlapped(buffer, sha256: &sha256)
             } else {
+                if sha256 != nil { buffer.withUnsafeReadableBytes { sha256!.update(bufferPointer: $0) } }
                 do {
                     try buffer.withUnsafeReadableBytes { bytes in
                         try decoder!.feed(bytes) { event in

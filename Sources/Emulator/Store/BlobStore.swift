@@ -163,15 +163,45 @@ package final class BlobWriter {
         }
     }
 
-    /// Like ``append(_:)-(ByteBuffer)``, but the file write runs in a child task while this task
-    /// hashes: for one upload stream, MD5 (the limit) then no longer waits for the page-cache copy.
-    package func appendOverlapped(_ buffer: ByteBuffer) async throws {
+    /// The per-byte work besides MD5, which can run beside it.
+    package struct SideWork: Sendable {
+        var crc32: CRC32?
+        var crc32c: CRC32C?
+        /// The request body's SHA-256, when a signed payload is verified (plain bodies only).
+        var sha256: SHA256?
+    }
+
+    /// Like ``append(_:)-(ByteBuffer)``, but the checksums (and `sha256`) and the file write run
+    /// in a child task while this task computes MD5: for one upload stream, MD5 (the limit) no
+    /// longer waits for the rest, which uses the other core.
+    package func appendOverlapped(_ buffer: ByteBuffer, sha256: inout SHA256?) async throws {
         guard buffer.readableBytes > 0 else { return }
         let fd = self.fd
-        async let written: Void = buffer.withUnsafeReadableBytes { bytes throws(S3Error) in try Self.writeAll(fd: fd, bytes) }
-        buffer.withUnsafeReadableBytes { self.hash($0) }
-        try await written
+        let side = SideWork(crc32: self.crc32, crc32c: self.crc32c, sha256: sha256)
+        async let done: SideWork = Self.sideWork(fd: fd, buffer: buffer, side)
+        buffer.withUnsafeReadableBytes { self.md5.update(bufferPointer: $0) }
+        let result = try await done
+        self.crc32 = result.crc32
+        self.crc32c = result.crc32c
+        sha256 = result.sha256
         self.size += Int64(buffer.readableBytes)
+    }
+
+    private static func sideWork(fd: Int32, buffer: ByteBuffer, _ side: SideWork) throws(S3Error) -> SideWork {
+        var side = side
+        var failure: S3Error?
+        buffer.withUnsafeReadableBytes { bytes in
+            if side.crc32c != nil { side.crc32c!.update(bytes) }
+            if side.crc32 != nil { side.crc32!.update(bytes) }
+            if side.sha256 != nil { side.sha256!.update(bufferPointer: bytes) }
+            do throws(S3Error) {
+                try Self.writeAll(fd: fd, bytes)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return side
     }
 
     private func hash(_ bytes: UnsafeRawBufferPointer) {
