@@ -16,7 +16,7 @@ struct CSVStorm: AsyncParsableCommand {
         commandName: "csvstorm",
         abstract: "Load and chaos testing for an event-driven CSV ingestion pipeline on AWS.",
         discussion: "Exit codes: 0 pass, 99 thresholds failed, 104 invalid input, 105 aborted, 107 internal error, 108 audit found lost or duplicated data.",
-        subcommands: [Generate.self, Bench.self, Upload.self, Uploads.self, BenchUpload.self, Emulate.self]
+        subcommands: [Generate.self, Bench.self, Upload.self, Uploads.self, Emulate.self]
     )
 }
 
@@ -56,9 +56,15 @@ enum Main {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
-            if CSVStorm.exitCode(for: error) == .validationFailure {
+            switch CSVStorm.exitCode(for: error) {
+            case .success:
+                // --help, --version and `help`: ArgumentParser prints them.
+                CSVStorm.exit(withError: error)
+            case .validationFailure:
                 printError(CSVStorm.fullMessage(for: error))
                 exit(ExitCodes.invalidInput)
+            default:
+                break
             }
             printError("csvstorm: internal error: \(error)")
             exit(ExitCodes.internalError)

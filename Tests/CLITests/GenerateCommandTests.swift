@@ -68,3 +68,30 @@ struct GenerateCommandTests {
         #expect(result.stderr.contains("valid: sequence, integer"), "\(result.stderr)")
     }
 }
+
+@Suite("csvstorm help and argument errors")
+struct HelpTests {
+    @Test("--help prints usage and exits 0, for the root and for subcommands", arguments: [["--help"], ["generate", "--help"], ["help", "generate"], ["bench", "--help"]])
+    func help(arguments: [String]) throws {
+        let result = try runCSVStorm(arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("USAGE:"), "\(result.stdout)")
+        #expect(!result.stderr.contains("internal error"))
+    }
+
+    @Test("An unknown option exits 104")
+    func unknownOption() throws {
+        let result = try runCSVStorm(["generate", "--schema", "generators/customers.yaml", "--rows", "1", "--frobnicate"])
+        #expect(result.status == 104)
+        #expect(result.stderr.contains("frobnicate"))
+    }
+
+    @Test("--output /dev/null leaves /dev/null a character device")
+    func devNull() throws {
+        let result = try runCSVStorm(["generate", "--schema", "generators/transactions.yaml", "--rows", "100", "--output", "/dev/null", "--quiet"])
+        #expect(result.status == 0)
+        var info = stat()
+        #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
+        #expect(!FileManager.default.fileExists(atPath: "/dev/null.partial"))
+    }
+}

@@ -3,11 +3,11 @@ import Foundation
 import Harness
 import SyntheticData
 
-/// `csvstorm bench-upload`: upload cost and speed of csvstorm vs `aws s3 cp` vs `s5cmd cp`.
+/// `csvstorm bench upload`: upload cost and speed of csvstorm vs `aws s3 cp` vs `s5cmd cp`.
 /// (Meant to live under `csvstorm bench` as `upload` once `Bench` lists it.)
 struct BenchUpload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-upload",
+        commandName: "upload",
         abstract: "Upload CPU cost and throughput: csvstorm vs aws s3 cp vs s5cmd cp, one run, one local S3 sink.",
         discussion: """
         Starts a local S3 sink (in this process: accepts multipart uploads, discards the bytes, verifies CRC32C \
@@ -19,7 +19,7 @@ struct BenchUpload: AsyncParsableCommand {
         Build with -c release first.
 
         Example:
-          .build-release/release/csvstorm bench-upload --size 2GiB --part-size 8MiB --concurrency 16 --memory-size 10GiB
+          .build-release/release/csvstorm bench upload --size 2GiB --part-size 8MiB --concurrency 16 --memory-size 10GiB
         """
     )
 

@@ -2,7 +2,7 @@ import Foundation
 import NIOPosix
 import SyntheticData
 
-/// `csvstorm bench-upload`: the same file uploaded by csvstorm, `aws s3 cp` and `s5cmd cp`
+/// `csvstorm bench upload`: the same file uploaded by csvstorm, `aws s3 cp` and `s5cmd cp`
 /// against one local ``S3Sink``, each client a child process measured with `wait4` (CPU
 /// seconds user + system, wall time, peak RSS); then csvstorm's peak RSS for a large
 /// generate-and-upload.
