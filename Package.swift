@@ -151,6 +151,7 @@ let package = Package(
             name: "HarnessTests",
             dependencies: [
                 "Harness",
+                "Emulator",
                 "SyntheticData",
                 "AWSWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
