@@ -120,11 +120,23 @@ let package = Package(
             name: "AWSWireTests",
             dependencies: [
                 "AWSWire",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Test fixtures shared by the test targets (moto_server, scoped HTTP client).
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         // Runs the real binary, as a user would.
@@ -151,6 +163,7 @@ let package = Package(
             name: "HarnessTests",
             dependencies: [
                 "Harness",
+                "TestSupport",
                 "Emulator",
                 "SyntheticData",
                 "AWSWire",

@@ -1,3 +1,4 @@
+import TestSupport
 import AWSWire
 import AsyncHTTPClient
 import Emulator

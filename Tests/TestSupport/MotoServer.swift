@@ -1,3 +1,5 @@
+// Shared by the test targets: a moto_server (an independent S3/DynamoDB/SQS implementation)
+// on a free loopback port, and a scoped HTTPClient.
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -9,14 +11,14 @@ import Testing
 ///
 /// moto is found through `python3 -c "import moto.server"`; when that fails, ``isAvailable``
 /// is false and the suites using it are skipped with ``unavailableReason``.
-final class MotoServer {
-    let port: Int
-    let endpoint: String
+package final class MotoServer: @unchecked Sendable {
+    package let port: Int
+    package let endpoint: String
     private let process: Process
-    let logPath: String
+    package let logPath: String
 
     /// The Python interpreter that can import `moto.server`, or nil.
-    static let python: String? = {
+    package static let python: String? = {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", "import sys, moto, moto.server; print(sys.executable)"]
@@ -31,8 +33,8 @@ final class MotoServer {
         return path.isEmpty ? nil : path
     }()
 
-    static var isAvailable: Bool { python != nil }
-    static let unavailableReason: Comment = "moto is not installed: `python3 -c 'import moto.server'` failed (pip install 'moto[server]')"
+    package static var isAvailable: Bool { python != nil }
+    package static let unavailableReason: Comment = "moto is not installed: `python3 -c 'import moto.server'` failed (pip install 'moto[server]')"
 
     private init(port: Int, process: Process, logPath: String) {
         self.port = port
@@ -42,7 +44,7 @@ final class MotoServer {
     }
 
     /// A port that was free a moment ago: bind port 0 on 127.0.0.1, read the port, close.
-    static func freePort() async throws -> Int {
+    package static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0)
@@ -54,7 +56,7 @@ final class MotoServer {
     }
 
     /// Starts moto and waits (at most `startupTimeout`) until it answers HTTP.
-    static func start(environment: [String: String] = [:], startupTimeout: Duration = .seconds(60)) async throws -> MotoServer {
+    package static func start(environment: [String: String] = [:], startupTimeout: Duration = .seconds(60)) async throws -> MotoServer {
         guard let python else { throw FixtureError("moto is not installed") }
         let port = try await freePort()
         let logPath = NSTemporaryDirectory() + "csvstorm-moto-\(port)-\(UUID().uuidString.prefix(8)).log"
@@ -107,7 +109,7 @@ final class MotoServer {
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within 5 seconds.
-    func stop() {
+    package func stop() {
         guard self.process.isRunning else { return }
         self.process.terminate()
         let deadline = Date().addingTimeInterval(5)
@@ -120,14 +122,14 @@ final class MotoServer {
         }
     }
 
-    func logTail(_ bytes: Int = 2_000) -> String {
+    package func logTail(_ bytes: Int = 2_000) -> String {
         guard let data = FileManager.default.contents(atPath: self.logPath) else { return "" }
         return String(decoding: data.suffix(bytes), as: UTF8.self)
     }
 }
 
 /// Runs `body` with a fresh moto server that is stopped on return, throw or cancel.
-func withMotoServer<T>(
+package func withMotoServer<T>(
     environment: [String: String] = [:],
     _ body: (MotoServer) async throws -> T
 ) async throws -> T {
@@ -137,7 +139,7 @@ func withMotoServer<T>(
 }
 
 /// Runs `body` with an `HTTPClient` that is shut down afterwards.
-func withTestHTTPClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+package func withTestHTTPClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     do {
         let result = try await body(http)
@@ -149,7 +151,7 @@ func withTestHTTPClient<T>(_ body: (HTTPClient) async throws -> T) async throws 
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct FixtureError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
