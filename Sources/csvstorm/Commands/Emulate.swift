@@ -15,7 +15,7 @@ struct Emulate: AsyncParsableCommand {
         Examples:
           csvstorm emulate
           csvstorm emulate --port 9000 --state-dir /var/tmp/csvstorm-s3
-          csvstorm emulate bench --size 1GiB
+          csvstorm emulate md5-speed
         """,
         subcommands: [EmulateServe.self, EmulateBench.self],
         defaultSubcommand: EmulateServe.self
