@@ -102,6 +102,15 @@ package struct EmulatorConfiguration: Sendable {
     /// Request-path logging is at debug and below (STYLE 15). Default: a logger at `.info`.
     package var logger: Logger
 
+    /// The default logger of an embedded emulator: warnings and errors only, so that a harness
+    /// run or a test prints nothing on its behalf unless something is wrong (`csvstorm emulate`
+    /// sets its own level: info, or debug with -v).
+    package static var quietLogger: Logger {
+        var logger = Logger(label: "csvstorm.emulator")
+        logger.logLevel = .warning
+        return logger
+    }
+
     package init(
         listener: Listener = .init(),
         credentials: Credentials = .init(),
@@ -113,7 +122,7 @@ package struct EmulatorConfiguration: Sendable {
         durability: Durability = .processCrash,
         verifyPayloadSHA256: Bool = true,
         eventHistoryLimit: Int = 100_000,
-        logger: Logger = Logger(label: "csvstorm.emulator")
+        logger: Logger = EmulatorConfiguration.quietLogger
     ) {
         self.listener = listener
         self.credentials = credentials
