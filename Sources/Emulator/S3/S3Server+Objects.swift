@@ -331,19 +331,25 @@ extension S3Server {
         if let token = request.query["continuation-token"] { xml.element("ContinuationToken", text: token) }
         if let next = page.nextMarker { xml.element("NextContinuationToken", text: next) }
         if let startAfter = request.query["start-after"] { xml.element("StartAfter", text: encode(startAfter)) }
-        let owner = request.query["fetch-owner"] == "true"
-        for record in page.items {
+        self.writeListingEntries(&xml, page.items, page.commonPrefixes, encode: encode, owner: request.query["fetch-owner"] == "true")
+        xml.close("ListBucketResult")
+        return .xml(xml)
+    }
+
+    /// The `Contents` and `CommonPrefixes` of a ListObjects (v1 or v2) answer.
+    private func writeListingEntries<Records: Sequence>(
+        _ xml: inout XML.Writer, _ items: Records, _ commonPrefixes: [String], encode: (String) -> String, owner: Bool
+    ) where Records.Element == ObjectRecord {
+        for record in items {
             xml.open("Contents")
             self.writeObjectEntry(&xml, record, encode: encode, owner: owner)
             xml.close("Contents")
         }
-        for common in page.commonPrefixes {
+        for common in commonPrefixes {
             xml.open("CommonPrefixes")
             xml.element("Prefix", text: encode(common))
             xml.close("CommonPrefixes")
         }
-        xml.close("ListBucketResult")
-        return .xml(xml)
     }
 
     func listObjectsV1(_ request: S3Request, bucket: String) async throws -> S3Response {
@@ -370,16 +376,7 @@ extension S3Server {
         if page.isTruncated, let next = page.nextMarker.flatMap(MetadataStore.decodeToken) {
             xml.element("NextMarker", text: encode(next.key))
         }
-        for record in page.items {
-            xml.open("Contents")
-            self.writeObjectEntry(&xml, record, encode: encode, owner: true)
-            xml.close("Contents")
-        }
-        for common in page.commonPrefixes {
-            xml.open("CommonPrefixes")
-            xml.element("Prefix", text: encode(common))
-            xml.close("CommonPrefixes")
-        }
+        self.writeListingEntries(&xml, page.items, page.commonPrefixes, encode: encode, owner: true)
         xml.close("ListBucketResult")
         return .xml(xml)
     }
