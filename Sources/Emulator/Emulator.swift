@@ -22,6 +22,8 @@ package struct EmulatorEndpoint: Sendable {
     package var buckets: EmulatorConfiguration.Buckets
     /// Every Object Created event delivered so far, and streams of them.
     package var events: ObjectEventRecorder
+    /// The pipeline, when configured.
+    package var pipeline: Pipeline?
 }
 
 /// The emulated pipeline's S3 face (this issue): an S3-compatible endpoint on loopback with a
@@ -41,6 +43,8 @@ package final class Emulator: Service {
     private let outbox: EventOutbox
     private let server: S3Server
     private let listening = ListeningState()
+    /// The pipeline behind the endpoint, when ``EmulatorConfiguration/pipeline`` is set.
+    package let pipeline: Pipeline?
 
     /// Opens (or creates) the state directory, collects what a crash left half-written, and
     /// creates the pipeline's buckets. Does not listen yet: ``run()`` does.
@@ -85,9 +89,38 @@ package final class Emulator: Service {
                 BucketRecord(name: name, createdAt: now, versioningEnabled: true, objectLockEnabled: true, retentionSeconds: retention)
             )
         }
-        let outbox = EventOutbox(store: self.store, sink: eventSink, recorder: self.events, logger: configuration.logger)
+        let wakeOutbox = LateBound<EventOutbox>()
+        var sink = eventSink
+        var router: JSONProtocolRouter?
+        var control: PipelineControl?
+        if let pipelineConfiguration = configuration.pipeline {
+            let problems = pipelineConfiguration.problems
+            guard problems.isEmpty else { throw EmulatorError.pipeline(problems.joined(separator: "; ")) }
+            let io = ObjectIO(
+                store: self.store, blobs: self.blobs, region: configuration.region, accountId: configuration.accountId,
+                onObjectCreated: { wakeOutbox.value?.notify() }
+            )
+            let pipeline: Pipeline
+            do {
+                pipeline = try await Pipeline(
+                    configuration: pipelineConfiguration, emulator: configuration, stateDirectory: self.stateDirectory, io: io, durable: durable
+                )
+            } catch {
+                throw EmulatorError.stateDirectory(self.stateDirectory, "\(error)")
+            }
+            self.pipeline = pipeline
+            sink = eventSink.map { FanOutSink(first: pipeline, second: $0) } ?? pipeline
+            router = pipeline.data.router.adding(stepFunctions: StepFunctionsHandler(pipeline: pipeline))
+            control = PipelineControl(pipeline: pipeline)
+        } else {
+            self.pipeline = nil
+        }
+        let outbox = EventOutbox(store: self.store, sink: sink, recorder: self.events, logger: configuration.logger)
+        wakeOutbox.value = outbox
         self.outbox = outbox
-        self.server = S3Server(configuration: configuration, store: self.store, blobs: self.blobs) { outbox.notify() }
+        self.server = S3Server(
+            configuration: configuration, store: self.store, blobs: self.blobs, jsonRouter: router, control: control
+        ) { outbox.notify() }
     }
 
     /// Serves until graceful shutdown (or cancellation), then removes a temporary state directory.
@@ -117,6 +150,9 @@ package final class Emulator: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await httpServer.run() }
                 group.addTask { try await self.outbox.run() }
+                if let pipeline = self.pipeline {
+                    group.addTask { try await pipeline.run() }
+                }
             }
             listening.failed(EmulatorError.stopped())
         } catch {
@@ -132,7 +168,8 @@ package final class Emulator: Service {
         return EmulatorEndpoint(
             url: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", host: host, port: port,
             credentials: self.configuration.credentials, region: self.configuration.region,
-            stateDirectory: self.stateDirectory, buckets: self.configuration.buckets, events: self.events
+            stateDirectory: self.stateDirectory, buckets: self.configuration.buckets, events: self.events,
+            pipeline: self.pipeline
         )
     }
 }
@@ -192,12 +229,16 @@ extension Emulator {
 
 /// Why the emulator could not start or stopped.
 package struct EmulatorError: Error, CustomStringConvertible {
-    private enum Code { case stateDirectory, stopped }
+    private enum Code { case stateDirectory, stopped, pipeline }
     private let code: Code
     package let message: String
 
     static func stateDirectory(_ path: String, _ reason: String) -> EmulatorError {
         EmulatorError(code: .stateDirectory, message: "cannot use the state directory \(path): \(reason)")
+    }
+
+    static func pipeline(_ problems: String) -> EmulatorError {
+        EmulatorError(code: .pipeline, message: "invalid pipeline configuration: \(problems)")
     }
 
     static func stopped() -> EmulatorError {
@@ -249,5 +290,25 @@ final class ListeningState: Sendable {
             }
             if let immediate { continuation.resume(with: immediate) }
         }
+    }
+}
+
+/// A value set once after construction (breaks an init-order cycle).
+final class LateBound<Value: Sendable>: Sendable {
+    private let storage = Mutex<Value?>(nil)
+    var value: Value? {
+        get { self.storage.withLock { $0 } }
+        set { self.storage.withLock { $0 = newValue } }
+    }
+}
+
+/// Delivers to two sinks in order (the pipeline, then a test's or the harness's sink).
+struct FanOutSink: ObjectEventSink {
+    let first: any ObjectEventSink
+    let second: any ObjectEventSink
+
+    func deliver(_ event: ObjectCreatedEvent) async throws {
+        try await self.first.deliver(event)
+        try await self.second.deliver(event)
     }
 }

@@ -101,6 +101,10 @@ package struct EmulatorConfiguration: Sendable {
     package var eventHistoryLimit: Int
     /// Request-path logging is at debug and below (STYLE 15). Default: a logger at `.info`.
     package var logger: Logger
+    /// The pipeline behind the endpoint (events → workflow → tasks → processor, ledger,
+    /// RetryQueue, their wire APIs). nil: the S3 face only (events go to the event sink).
+    /// Default nil for the library; `csvstorm emulate` and `csvstorm run` turn it on.
+    package var pipeline: PipelineConfiguration?
 
     /// The default logger of an embedded emulator: warnings and errors only, so that a harness
     /// run or a test prints nothing on its behalf unless something is wrong (`csvstorm emulate`
@@ -122,7 +126,8 @@ package struct EmulatorConfiguration: Sendable {
         durability: Durability = .processCrash,
         verifyPayloadSHA256: Bool = true,
         eventHistoryLimit: Int = 100_000,
-        logger: Logger = EmulatorConfiguration.quietLogger
+        logger: Logger = EmulatorConfiguration.quietLogger,
+        pipeline: PipelineConfiguration? = nil
     ) {
         self.listener = listener
         self.credentials = credentials
@@ -135,5 +140,6 @@ package struct EmulatorConfiguration: Sendable {
         self.verifyPayloadSHA256 = verifyPayloadSHA256
         self.eventHistoryLimit = eventHistoryLimit
         self.logger = logger
+        self.pipeline = pipeline
     }
 }

@@ -15,6 +15,8 @@ import Foundation
 package struct JSONProtocolRouter: Sendable {
     package let dynamoDB: DynamoDBHandler?
     package let sqs: SQSHandler?
+    /// Step Functions (`AWSStepFunctions.*`), when the pipeline runs.
+    package let stepFunctions: StepFunctionsHandler?
     /// nil: requests are not authenticated (tests only).
     let secretAccessKey: SigV4Verifier.SecretLookup?
     let now: @Sendable () -> Date
@@ -26,11 +28,13 @@ package struct JSONProtocolRouter: Sendable {
     package init(
         dynamoDB: DynamoDBHandler?,
         sqs: SQSHandler?,
+        stepFunctions: StepFunctionsHandler? = nil,
         secretAccessKey: SigV4Verifier.SecretLookup?,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.dynamoDB = dynamoDB
         self.sqs = sqs
+        self.stepFunctions = stepFunctions
         self.secretAccessKey = secretAccessKey
         self.now = now
     }
@@ -39,6 +43,12 @@ package struct JSONProtocolRouter: Sendable {
     package func accepts(target: String) -> Bool {
         (self.dynamoDB != nil && target.hasPrefix(DynamoDBHandler.targetPrefix))
             || (self.sqs != nil && target.hasPrefix(SQSHandler.targetPrefix))
+            || (self.stepFunctions != nil && target.hasPrefix(StepFunctionsHandler.targetPrefix))
+    }
+
+    /// The same services, plus Step Functions.
+    package func adding(stepFunctions: StepFunctionsHandler) -> JSONProtocolRouter {
+        JSONProtocolRouter(dynamoDB: self.dynamoDB, sqs: self.sqs, stepFunctions: stepFunctions, secretAccessKey: self.secretAccessKey, now: self.now)
     }
 
     /// Verifies and dispatches one request. `path`/`query` as on the wire; headers as received.
@@ -47,9 +57,10 @@ package struct JSONProtocolRouter: Sendable {
     ) async -> JSONProtocolResponse {
         let target = headers.first { $0.name.lowercased() == "x-amz-target" }?.value ?? ""
         let isSQS = target.hasPrefix(SQSHandler.targetPrefix)
+        let isStates = target.hasPrefix(StepFunctionsHandler.targetPrefix)
         if let lookup = self.secretAccessKey {
             let verifier = SigV4Verifier(
-                configuration: .init(mode: .standard, service: isSQS ? "sqs" : "dynamodb"), secretAccessKey: lookup
+                configuration: .init(mode: .standard, service: isSQS ? "sqs" : isStates ? "states" : "dynamodb"), secretAccessKey: lookup
             )
             do throws(SigV4Error) {
                 _ = try verifier.verify(
@@ -63,6 +74,9 @@ package struct JSONProtocolRouter: Sendable {
         if isSQS, let sqs = self.sqs {
             let host = headers.first { $0.name.lowercased() == "host" }?.value
             return await sqs.handle(target: target, body: body, host: host)
+        }
+        if isStates, let stepFunctions = self.stepFunctions {
+            return await stepFunctions.handle(target: target, body: body)
         }
         if let dynamoDB = self.dynamoDB, target.hasPrefix(DynamoDBHandler.targetPrefix) {
             return await dynamoDB.handle(target: target, body: body)

@@ -171,6 +171,12 @@ package struct JobWorkflow: Sendable {
         }
     }
 
+    /// Records an event of the runtime around the state machine (a task reaching RUNNING, a
+    /// resume after a restart) without changing state.
+    package mutating func note(_ type: String, detail: String? = nil, at now: Duration) {
+        record(now, type, detail: detail)
+    }
+
     /// Ends the execution as failed from outside (a pipeline restart that cannot resume it).
     package mutating func abort(cause: String, at now: Duration) -> Action {
         finish(.executionFailed(error: "States.Runtime", cause: cause), at: now)

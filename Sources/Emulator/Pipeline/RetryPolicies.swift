@@ -123,9 +123,11 @@ package struct EventDelivery: Sendable, Equatable {
     package let createdAt: Duration
     private(set) package var retries = 0
 
-    package init(policy: EventRetryPolicy, createdAt: Duration) {
+    /// - Parameter retries: retries already made (a delivery resumed from the inbox).
+    package init(policy: EventRetryPolicy, createdAt: Duration, retries: Int = 0) {
         self.policy = policy
         self.createdAt = createdAt
+        self.retries = retries
     }
 
     package mutating func failed(_ failure: TargetFailure, at now: Duration, random: inout some RandomNumberGenerator) -> Next {

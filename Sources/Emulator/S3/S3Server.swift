@@ -22,16 +22,24 @@ struct S3Server: Sendable {
     let onObjectCreated: @Sendable () -> Void
     let requestIds = RequestIdGenerator()
     let logger: Logger
+    /// DynamoDB, SQS and Step Functions (`POST /` with `X-Amz-Target`), when the pipeline runs.
+    let jsonRouter: JSONProtocolRouter?
+    /// `/_csvstorm/…`, when the pipeline runs.
+    let control: PipelineControl?
 
     init(
         configuration: EmulatorConfiguration,
         store: MetadataStore,
         blobs: BlobStore,
+        jsonRouter: JSONProtocolRouter? = nil,
+        control: PipelineControl? = nil,
         onObjectCreated: @escaping @Sendable () -> Void
     ) {
         self.configuration = configuration
         self.store = store
         self.blobs = blobs
+        self.jsonRouter = jsonRouter
+        self.control = control
         self.onObjectCreated = onObjectCreated
         self.logger = configuration.logger
         let credentials = configuration.credentials
@@ -53,6 +61,10 @@ struct S3Server: Sendable {
         let requestId = self.requestIds.next()
         let source = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let s3 = S3Request(head: request.head, requestId: requestId, sourceIPAddress: source)
+        if let answer = await self.handleNonS3(s3, body: request.body) {
+            try await writer.write(response: answer.head, body: answer.body)
+            return
+        }
         let isHead = s3.method == .head
         let expectsContinue = request.headers[.expect]?.lowercased() == "100-continue"
         var closeConnection = false
@@ -91,6 +103,40 @@ struct S3Server: Sendable {
             response.headers[.contentLength] = nil
         }
         try await writer.write(response: HTTPResponse(status: response.status, headerFields: response.headers), body: response.body)
+    }
+
+    /// The pipeline's other faces on the same port: the JSON 1.0 services (`POST /` with
+    /// `X-Amz-Target`) and `/_csvstorm/…`. Nil for an S3 request.
+    private func handleNonS3(_ request: S3Request, body: RequestBody) async -> (head: HTTPResponse, body: ResponseBody)? {
+        let answer: JSONProtocolResponse
+        if let router = self.jsonRouter, request.method == .post, request.rawPath == "/",
+           let target = request.header("x-amz-target"), router.accepts(target: target)
+        {
+            let bytes: [UInt8]
+            do {
+                var buffer = try await body.collect(upTo: 16 << 20)
+                bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            } catch {
+                return Self.jsonAnswer(.error(status: 413, type: "com.amazon.coral.service#SerializationException", message: "request body over 16 MiB"))
+            }
+            answer = await router.handle(method: "POST", path: "/", query: request.rawQuery, headers: request.signingHeaders, body: bytes)
+        } else if let control = self.control, request.rawPath.hasPrefix(PipelineControl.prefix) {
+            answer = await control.handle(method: request.method.rawValue, path: request.rawPath, query: request.query)
+        } else {
+            return nil
+        }
+        return Self.jsonAnswer(answer)
+    }
+
+    private static func jsonAnswer(_ answer: JSONProtocolResponse) -> (head: HTTPResponse, body: ResponseBody) {
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        fields[.contentLength] = String(answer.body.count)
+        fields[.date] = S3Time.rfc1123(Date())
+        let head = HTTPResponse(status: HTTPResponse.Status(code: answer.status), headerFields: fields)
+        return (head, ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     func errorResponse(_ error: any Error, _ request: S3Request, isHead: Bool) -> S3Response {
@@ -231,6 +277,8 @@ struct S3Server: Sendable {
 
 /// `x-amz-request-id`s: 16 upper-case hex digits, a random prefix and a counter.
 final class RequestIdGenerator: Sendable {
+    /// For writes that do not come through the endpoint (pipeline tasks).
+    static let shared = RequestIdGenerator()
     private let counter = Atomic<UInt64>(0)
     private let prefix: UInt64 = UInt64.random(in: 0...0xFFFF) << 48
 

@@ -6,12 +6,16 @@ import SyntheticData
 
 struct Emulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve an S3-compatible endpoint on loopback (the emulated pipeline's S3 face).",
+        abstract: "Serve the emulated pipeline on loopback: S3, the job ledger (DynamoDB), the RetryQueue (SQS), Step Functions.",
         discussion: """
         Buckets raw, processed and failed exist from the start, versioned; processed and failed \
-        have Object Lock in compliance mode. Every request must be SigV4-signed with the printed \
-        credentials. State lives in --state-dir (default: a temporary directory removed on exit); \
-        a restart on the same directory keeps every acknowledged object and in-progress upload.
+        have Object Lock in compliance mode. An object created in raw starts a workflow \
+        execution: ledger record, a Fargate-like task running the processor (validate, scrub PII, \
+        write to processed or failed), ledger SUCCEEDED or FAILED. The ledger and the RetryQueue \
+        answer the DynamoDB and SQS JSON APIs on the same port. Every request must be \
+        SigV4-signed with the printed credentials. State lives in --state-dir (default: a \
+        temporary directory removed on exit); a restart on the same directory keeps every \
+        acknowledged object, upload, ledger record and queued event, and resumes executions.
         Examples:
           csvstorm emulate
           csvstorm emulate --port 9000 --state-dir /var/tmp/csvstorm-s3
@@ -70,6 +74,42 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Log requests that fail (debug level).")
     var verbose = false
 
+    @Flag(help: "Serve the S3 face only: no events, workflow, ledger or queue.")
+    var noPipeline = false
+
+    @Option(help: "Multiplies task launch latency (20–60 s) and processing time (5–10 min); API-level limits and retries keep real time. 0.01: a task takes 3–6 s.")
+    var timeScale: Double = 0.01
+
+    @Option(name: .customLong("schema"), help: "A schema the processor knows (validate against it, mask its PII columns); repeatable. Default: generators/*.yaml when present.")
+    var schemas: [String] = []
+
+    @Option(help: "Fargate: at most this many tasks run at once.")
+    var maxRunningTasks: Int = 100
+
+    @Option(help: "Fargate RunTask token bucket: burst.")
+    var runTaskBurst: Int = 100
+
+    @Option(help: "Fargate RunTask token bucket: refill per second.")
+    var runTaskRefill: Double = 20
+
+    @Option(help: "Fraction of events delivered twice (EventBridge is at-least-once).")
+    var duplicateRate: Double = 0
+
+    @Option(help: "Only keys with this prefix start an execution.")
+    var rulePrefix: String = ""
+
+    @Option(help: "Only keys with this suffix start an execution.")
+    var ruleSuffix: String = ""
+
+    @Option(help: "The rule target's MaximumRetryAttempts (0…185).")
+    var maxEventRetries: Int = 185
+
+    @Option(help: "The rule target's MaximumEventAgeInSeconds (60…86400).")
+    var maxEventAge: Int = 86_400
+
+    @Option(help: "Seeds jitter, latency and duration draws.")
+    var seed: UInt64 = 1
+
     func validate() throws {
         guard (0...65_535).contains(self.port) else { throw ValidationError("--port must be 0...65535, found \(self.port)") }
         guard ByteSize(parsing: self.minPartSize) != nil else {
@@ -77,6 +117,37 @@ struct EmulateServe: AsyncParsableCommand {
         }
         guard self.retentionSeconds > 0 else { throw ValidationError("--retention-seconds must be positive") }
         guard !self.accessKey.isEmpty, !self.secretKey.isEmpty else { throw ValidationError("--access-key and --secret-key must not be empty") }
+        let problems = self.pipelineConfiguration(schemas: []).problems
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+
+    func pipelineConfiguration(schemas: [Schema]) -> PipelineConfiguration {
+        PipelineConfiguration(
+            rule: .init(prefix: self.rulePrefix, suffix: self.ruleSuffix),
+            eventRetryPolicy: .init(maximumRetryAttempts: self.maxEventRetries, maximumEventAgeSeconds: self.maxEventAge),
+            duplicateRate: self.duplicateRate,
+            launcher: .init(burst: self.runTaskBurst, refillPerSecond: self.runTaskRefill, maxRunningTasks: self.maxRunningTasks),
+            processor: .init(schemas: schemas),
+            timeScale: self.timeScale,
+            seed: self.seed
+        )
+    }
+
+    /// --schema files, or generators/*.yaml in the working directory.
+    func loadSchemas() throws -> [Schema] {
+        var paths = self.schemas
+        if paths.isEmpty {
+            let directory = "generators"
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            paths = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(directory)/\($0)" }
+        }
+        return try paths.map { path in
+            do {
+                return try SchemaLoader.load(path: path)
+            } catch {
+                throw CommandFailure(message: "\(error)", exitCode: 104)
+            }
+        }
     }
 
     func run() async throws {
@@ -91,9 +162,11 @@ struct EmulateServe: AsyncParsableCommand {
             multipart: .init(minimumPartSize: Int64(ByteSize(parsing: self.minPartSize)!.bytes)),
             durability: self.fsync ? .powerLoss : .processCrash,
             verifyPayloadSHA256: !self.skipPayloadSHA256,
-            logger: logger
+            logger: logger,
+            pipeline: self.noPipeline ? nil : self.pipelineConfiguration(schemas: try self.loadSchemas())
         )
         let temporary = self.stateDir == nil
+        let schemaNames = configuration.pipeline.map { $0.processor.schemas.map(\.name) } ?? []
         try await Emulator.runUntilSignalled(configuration: configuration) { endpoint in
             let c = endpoint.credentials
             let lines = [
@@ -102,12 +175,24 @@ struct EmulateServe: AsyncParsableCommand {
                 "  secret key: \(c.secretAccessKey)",
                 "  state dir:  \(endpoint.stateDirectory)\(temporary ? " (temporary, removed on exit)" : "")",
                 "  buckets:    \(endpoint.buckets.raw) (versioned), \(endpoint.buckets.processed) and \(endpoint.buckets.failed) (versioned, Object Lock COMPLIANCE)",
-                "Try:",
-                "  AWS_ACCESS_KEY_ID=\(c.accessKeyId) AWS_SECRET_ACCESS_KEY=\(c.secretAccessKey) AWS_DEFAULT_REGION=\(endpoint.region) aws --endpoint-url \(endpoint.url) s3 ls",
-                "Ctrl-C to stop.",
             ]
+            var more: [String] = []
+            if let pipeline = endpoint.pipeline {
+                more = [
+                    "  pipeline:   time scale \(pipeline.configuration.timeScale); schemas: \(schemaNames.isEmpty ? "none (any header, detectors only)" : schemaNames.joined(separator: ", "))",
+                    "  job table:  \(pipeline.configuration.jobTableName) (DynamoDB API on the same endpoint)",
+                    "  queue:      \(pipeline.configuration.retryQueueName) (SQS API on the same endpoint)",
+                    "  health:     \(endpoint.url)/_csvstorm/health, executions: \(endpoint.url)/_csvstorm/executions",
+                ]
+            }
+            let env = "AWS_ACCESS_KEY_ID=\(c.accessKeyId) AWS_SECRET_ACCESS_KEY=\(c.secretAccessKey) AWS_DEFAULT_REGION=\(endpoint.region)"
+            more += ["Try:", "  \(env) aws --endpoint-url \(endpoint.url) s3 ls"]
+            if let pipeline = endpoint.pipeline {
+                more.append("  \(env) aws --endpoint-url \(endpoint.url) dynamodb scan --table-name \(pipeline.configuration.jobTableName)")
+            }
+            more.append("Ctrl-C to stop.")
             // Unbuffered: scripts wait for these lines to find the port.
-            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            FileHandle.standardOutput.write(Data(((lines + more).joined(separator: "\n") + "\n").utf8))
         }
         FileHandle.standardOutput.write(Data("csvstorm emulate: stopped\n".utf8))
     }
