@@ -25,12 +25,13 @@ struct CommandTests {
         var url = ""
         let exited: AsyncStream<Void>
 
-        init(binary: String, stateDirectory: String) throws {
+        init(binary: String, stateDirectory: String, extraArguments: [String] = []) throws {
             self.log = stateDirectory + ".log"
             _ = FileManager.default.createFile(atPath: self.log, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.log))
             self.process.executableURL = URL(fileURLWithPath: binary)
-            self.process.arguments = ["emulate", "--port", "0", "--state-dir", stateDirectory, "--min-part-size", "64KiB"]
+            self.process.arguments = ["emulate", "--port", "0", "--state-dir", stateDirectory, "--min-part-size", "64KiB"] + extraArguments
+            self.process.currentDirectoryURL = URL(fileURLWithPath: pipelineProjectRoot)
             self.process.standardOutput = handle
             self.process.standardError = handle
             let (stream, continuation) = AsyncStream<Void>.makeStream()
@@ -118,5 +119,40 @@ struct CommandTests {
         #expect(await second.waitForExit())
         #expect(second.process.terminationStatus == 0, "\(second.output)")
         #expect(second.output.contains("csvstorm emulate: stopped"))
+    }
+
+    /// The pipeline survives kill -9: executions in flight resume on restart and end
+    /// SUCCEEDED; none vanishes (Tests/python/pipeline_clients.py restart-*).
+    @Test func pipelineExecutionsResumeAfterKillDashNine() async throws {
+        let binary = try #require(Self.binary, "csvstorm binary not built")
+        let python = try #require(Tools.find("python3"))
+        let work = try TestEmulator.scratchDirectory("pipeline-crash")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let state = work + "/state"
+        _ = try PipelineRealClientTests.prepareInputs(work)
+        // Tasks take 3–6 s (production 5–10 min × 0.01): long enough to be killed mid-run.
+        let arguments = ["--time-scale", "0.01"]
+
+        let first = try Server(binary: binary, stateDirectory: state, extraArguments: arguments)
+        let url = try await first.waitForEndpoint()
+        #expect(first.output.contains("job table:  csvstorm-jobs"), "\(first.output)")
+        let prepared = try await Tools.run(
+            python, [PipelineRealClientTests.script, "restart-prepare"],
+            environment: self.environment(url: url, state: state, work: work, pid: first.process.processIdentifier), timeout: .seconds(90)
+        )
+        #expect(prepared.status == 0, "\(prepared.output)")
+        #expect(await first.waitForExit())
+        #expect(first.process.terminationReason == .uncaughtSignal)
+
+        let second = try Server(binary: binary, stateDirectory: state, extraArguments: arguments)
+        let url2 = try await second.waitForEndpoint()
+        let verified = try await Tools.run(
+            python, [PipelineRealClientTests.script, "restart-verify"],
+            environment: self.environment(url: url2, state: state, work: work, pid: second.process.processIdentifier), timeout: .seconds(120)
+        )
+        #expect(verified.status == 0, "\(verified.output)\n\(second.output)")
+        kill(second.process.processIdentifier, SIGINT)
+        #expect(await second.waitForExit())
+        #expect(second.process.terminationStatus == 0, "\(second.output)")
     }
 }
