@@ -1,7 +1,9 @@
+import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// A Toxiproxy-style TCP proxy for AWS endpoints csvstorm does not run: forwards bytes both
 /// ways at full speed with back-pressure, sniffs each HTTP/1.1 request head on the client side
@@ -174,13 +176,25 @@ package struct FaultProxyService: Service {
     package func run() async throws {
         let proxy = try await FaultProxy.start(configuration: configuration)
         onListening(proxy)
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(3600))
-            }
-        } onGracefulShutdown: {}
+        // Returns on graceful shutdown (SIGINT/SIGTERM) or cancellation.
+        try? await gracefulShutdown()
         await proxy.close()
         onStop(proxy)
+    }
+}
+
+extension FaultProxyService {
+    /// Runs the proxy in a `ServiceGroup` until SIGINT or SIGTERM, then closes it.
+    package static func runUntilSignalled(
+        configuration: FaultProxy.Configuration,
+        onListening: @escaping @Sendable (FaultProxy) -> Void,
+        onStop: @escaping @Sendable (FaultProxy) -> Void = { _ in }
+    ) async throws {
+        var logger = Logger(label: "csvstorm.proxy")
+        logger.logLevel = .warning
+        let service = FaultProxyService(configuration: configuration, onListening: onListening, onStop: onStop)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
+        try await group.run()
     }
 }
 

@@ -8,7 +8,7 @@ import SyntheticData
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure csvstorm against peer tools, side by side in one run.",
-        subcommands: [BenchGenerate.self, BenchUpload.self, BenchProcess.self]
+        subcommands: [BenchGenerate.self, BenchUpload.self, BenchProcess.self, BenchProxy.self]
     )
 }
 
