@@ -73,6 +73,17 @@ struct FaultProxyTests {
         }
     }
 
+    @Test func anAnswerFollowedByTheUpstreamsCloseArrivesWhole() async throws {
+        try await withProxy { proxy, _, http in
+            for _ in 0..<3 {
+                let get = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(proxy.port)/raw/k?close=1&size=\(16 << 20)"), timeout: .seconds(60))
+                let body = try await get.body.collect(upTo: 32 << 20)
+                #expect(body.readableBytes == 16 << 20)
+                #expect(get.headers.first(name: "x-sent-crc32c") == "\(CRC32C.checksum(body).value)")
+            }
+        }
+    }
+
     @Test func a503WindowIsSeenByS3ClientAsSlowDownAndRetried() async throws {
         let plan = """
             seed: 1

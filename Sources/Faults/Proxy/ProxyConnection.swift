@@ -152,7 +152,7 @@ final class ProxyConnection {
             guard upstreamOpen else { return }
             upstreamOpen = false
             if toClient.queue.isEmpty {
-                clientHandler?.close()
+                clientHandler?.closeAfterPendingWrites()
             } else {
                 closeClientWhenDrained = true
             }
@@ -325,7 +325,7 @@ final class ProxyConnection {
         }
         if empty {
             if side == .client && closeClientWhenDrained {
-                clientHandler?.close()
+                clientHandler?.closeAfterPendingWrites()
                 return
             }
             // The other side may be read again.
@@ -445,6 +445,17 @@ final class ProxySideHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closing = true
         context.flush()
         context.close(promise: nil)
+    }
+
+    /// Closes once every write so far has reached the socket (a plain close would fail the
+    /// writes still queued in the channel, cutting off the end of an answer).
+    func closeAfterPendingWrites() {
+        guard let context, !closing else { return }
+        closing = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolatedUnsafeUnchecked().whenComplete { _ in
+            channel.close(promise: nil)
+        }
     }
 
     /// Writes `buffer`, then half-closes (FIN) and keeps reading (and dropping) what the peer

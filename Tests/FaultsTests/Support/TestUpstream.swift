@@ -109,8 +109,14 @@ private final class UpstreamHandler: ChannelInboundHandler {
                 response.headers.add(name: "Content-Length", value: "\(size)")
                 response.headers.add(name: "x-sent-crc32c", value: "\(sent.value)")
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
+                if head.uri.contains("close=1") { response.headers.add(name: "Connection", value: "close") }
                 for chunk in chunks { context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil) }
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+                if head.uri.contains("close=1") {
+                    // Close as soon as the answer is handed to the kernel: the proxy must still deliver all of it.
+                    let channel = context.channel
+                    written.assumeIsolatedUnsafeUnchecked().whenComplete { _ in channel.close(promise: nil) }
+                }
             } else {
                 response.headers.add(name: "ETag", value: "\"0123456789abcdef\"")
                 response.headers.add(name: "x-received-bytes", value: "\(bytes)")
