@@ -1,0 +1,70 @@
+/// junit.xml for CI: one `<testsuite>` per run with a test case per threshold
+/// (`thresholds.<metric>` / the expression) and per audit check (`audit` / `no <class>` for each
+/// class that makes the verdict invalid, and `no stuck`). A failed check has a `<failure>` with
+/// the observed value and, for audit checks, example keys. When the audit did not run, audit
+/// checks are `<skipped>`.
+package enum JUnitReport {
+    /// The audit classes checked as test cases.
+    package static let auditChecks: [AuditClass] = [.lost, .duplicated, .unexpected, .stuck, .leakedPII, .mismatched]
+
+    package static func xml(scenario: String, thresholds: [ThresholdResult], registry: MetricsRegistry, duration: Duration) -> String {
+        var cases: [String] = []
+        var failures = 0
+        var skipped = 0
+        for result in thresholds {
+            var text = "    <testcase classname=\"\(escape("thresholds.\(result.threshold.metric)"))\" name=\"\(escape(result.threshold.expression))\""
+            if result.passed {
+                text += "/>"
+            } else {
+                failures += 1
+                text += ">\n      <failure message=\"\(escape(result.message))\" type=\"threshold\">\(escape("\(result.threshold.location): \(result.threshold.metric): \(result.message)"))</failure>\n    </testcase>"
+            }
+            cases.append(text)
+        }
+        let auditRan = registry.verdict != nil
+        for auditClass in auditChecks {
+            var text = "    <testcase classname=\"audit\" name=\"no \(auditClass.rawValue)\""
+            let count = registry.count(auditClass)
+            if !auditRan {
+                skipped += 1
+                text += ">\n      <skipped message=\"the audit did not run\"/>\n    </testcase>"
+            } else if count == 0 {
+                text += "/>"
+            } else {
+                failures += 1
+                let examples = registry.auditExamples[auditClass] ?? []
+                let message = "\(count) object(s) \(auditClass.rawValue)" + (examples.isEmpty ? "" : ", e.g. " + examples.prefix(3).joined(separator: ", "))
+                text += ">\n      <failure message=\"\(escape(message))\" type=\"audit\">\(escape(([message] + examples).joined(separator: "\n")))</failure>\n    </testcase>"
+            }
+            cases.append(text)
+        }
+        let seconds = DurationText.trimmed((duration.secondsValue * 1000).rounded() / 1000)
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites name=\"csvstorm\" tests=\"\(cases.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\" time=\"\(seconds)\">\n"
+        xml += "  <testsuite name=\"\(escape(scenario))\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds)\">\n"
+        xml += cases.joined(separator: "\n") + (cases.isEmpty ? "" : "\n")
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+
+    /// XML attribute/text escaping; control characters other than tab/newline are dropped.
+    package static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            case "\n": result += "&#10;"
+            case "\t": result.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+}
