@@ -99,6 +99,9 @@ let package = Package(
             dependencies: [
                 "SyntheticData",
                 "AWSWire",
+                // `csvstorm run` starts the embedded emulated pipeline and applies fault plans.
+                "Emulator",
+                "Faults",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -182,6 +185,8 @@ let package = Package(
             name: "HarnessTests",
             dependencies: [
                 "Harness",
+                // The shipped scenarios' fault sections are checked with the Faults parser.
+                "Faults",
                 "TestSupport",
                 "Emulator",
                 "SyntheticData",

@@ -123,6 +123,10 @@ package enum AuditClass: String, Sendable, CaseIterable, Codable, Comparable {
     case leakedPII = "leaked_pii"
     /// Row counts or content differ from what the recipe implies.
     case mismatched
+    /// A valid file the pipeline reported FAILED (e.g. task failures exhausted the retries):
+    /// accounted for — the ledger tells the truth and the input is kept — but not processed.
+    /// Not in DESIGN.md's list; added so that every upload lands in exactly one class.
+    case failedUnexpectedly = "failed_unexpectedly"
 
     /// Classes that make the verdict invalid and the exit code 108 (lost or duplicated data).
     package static let dataLoss: Set<AuditClass> = [.lost, .duplicated]
