@@ -37,6 +37,9 @@ struct MetricsRegistryTests {
         a.set(.filesInFlight, 3)
         b.set(.filesInFlight, 9)
         b.set(.filesInFlight, 1)
+        a.countRetry(layer: "s3", reason: "throttling")
+        b.countRetry(layer: "s3", reason: "throttling", by: 2)
+        b.countRetry(layer: "workflow", reason: "ECS.AmazonECSException")
         a.classify(.lost, key: "in/1.csv")
         b.classify(.lost, key: "in/2.csv")
         a.merge(b)
@@ -44,6 +47,7 @@ struct MetricsRegistryTests {
         #expect(a.count(.s3Requests) == 2000)
         #expect(a.gauges[.filesInFlight] == .init(value: 1, min: 1, max: 9))
         #expect(a.count(.lost) == 2)
+        #expect(a.retryReasons == ["s3.throttling": 3, "workflow.ECS.AmazonECSException": 1])
         #expect(a.auditExamples[.lost] == ["in/1.csv", "in/2.csv"])
     }
 

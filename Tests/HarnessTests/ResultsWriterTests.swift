@@ -31,6 +31,7 @@ struct ResultsWriterTests {
         registry.increment(.bytesUploaded, by: 4 * 65_536)
         registry.increment(.rowsProcessed, by: 400)
         registry.set(.filesInFlight, 2)
+        registry.countRetry(layer: "s3", reason: "throttling", by: 2)
         registry.elapsed = .seconds(2)
         registry.verdict = .valid
         for i in 0..<4 { registry.classify(.processed, key: "in/00000\(i).csv") }
@@ -84,6 +85,7 @@ struct ResultsWriterTests {
         #expect(latencies["task_queueing"]!["p95"] is NSNull)
         let rates = json["rates"] as! [String: [String: Any]]
         #expect(rates["upload_retry_rate"]!["total"] as? Int == 12)
+        #expect(json["retryReasons"] as? [String: Int] == ["s3.throttling": 2])
         let throughput = json["throughput"] as! [String: Double]
         #expect(throughput["filesPerSecond"] == 2 && throughput["rowsPerSecond"] == 200)
         #expect(abs(throughput["megabytesPerSecond"]! - 0.131072) < 1e-9)

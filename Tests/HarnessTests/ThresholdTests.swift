@@ -35,6 +35,8 @@ struct ThresholdTests {
         #expect(try parse("rate > 5", "uploads_completed").aggregation == .rate)
         #expect(try parse("max < 1073741824", "harness_rss_bytes").aggregation == .max)
         #expect(try parse("value != 3", "files_in_flight").comparison == .notEqual)
+        #expect(try parse("max < 1GiB", "harness_rss_bytes").value == 1_073_741_824)
+        #expect(try parse("count >= 10MB", "bytes_uploaded").value == 10_000_000)
         #expect(try parse("lost == 0", "audit").aggregation == .audit(.lost))
         #expect(try parse("leaked_pii == 0", "audit").aggregation == .audit(.leakedPII))
         #expect(try parse("failed_as_expected >= 1", "audit").comparison == .greaterOrEqual)
@@ -53,6 +55,7 @@ struct ThresholdTests {
         #expect(error("p(101) < 1s", "e2e_latency").contains("p(N) needs a percentile 0 < N ≤ 100"))
         #expect(error("p(95 < 1s", "e2e_latency").contains("'(' without ')'"))
         #expect(error("rate < 5%", "uploads_completed").contains("invalid value '5%'"))
+        #expect(error("max < 1GiB", "files_in_flight").contains("invalid value '1GiB'"))
     }
 
     @Test func evaluationReportsTheObservedValue() throws {
@@ -78,7 +81,8 @@ struct ThresholdTests {
         #expect(try parse("count == 20", "upload_retry_rate").evaluate(registry).passed)
         #expect(try parse("rate == 2", "uploads_completed").evaluate(registry).passed)
         #expect(try parse("count == 60", "uploads_completed").evaluate(registry).passed)
-        #expect(try parse("max == 12", "files_in_flight").evaluate(registry).passed)
+        let gauge = try parse("min == 12", "files_in_flight").evaluate(registry)
+        #expect(gauge.passed && gauge.message == "min=12 == 12")
         #expect(try parse("lost == 0", "audit").evaluate(registry).passed)
         #expect(try parse("processed == 1", "audit").evaluate(registry).passed)
         registry.classify(.lost, key: "in/000003.csv")

@@ -9,6 +9,8 @@ package struct MetricsRegistry: Sendable {
     package private(set) var counters: [CounterMetric: Int64]
     package private(set) var gauges: [GaugeMetric: Gauge]
     package private(set) var audit: [AuditClass: Int]
+    /// Retries by layer and reason, e.g. `s3.throttling`, `s3.timeout`, `workflow.ECS.AmazonECSException`.
+    package private(set) var retryReasons: [String: Int64]
     /// Up to ``exampleLimit`` object keys per audit class, first seen first.
     package private(set) var auditExamples: [AuditClass: [String]]
     package var verdict: AuditVerdict?
@@ -22,6 +24,7 @@ package struct MetricsRegistry: Sendable {
         counters = [:]
         gauges = [:]
         audit = [:]
+        retryReasons = [:]
         auditExamples = [:]
         elapsed = .zero
     }
@@ -65,6 +68,12 @@ package struct MetricsRegistry: Sendable {
         }
     }
 
+    /// Counts retries for a reason (`layer.reason`, e.g. `s3.throttling`); the layer's retry
+    /// counter (upload_retries, event_delivery_retries, task_retries) is counted separately.
+    package mutating func countRetry(layer: String, reason: String, by amount: Int64 = 1) {
+        retryReasons["\(layer).\(reason)", default: 0] += amount
+    }
+
     /// Counts one object in an audit class, keeping it as an example while there is room.
     package mutating func classify(_ auditClass: AuditClass, key: String? = nil) {
         audit[auditClass, default: 0] += 1
@@ -88,6 +97,7 @@ package struct MetricsRegistry: Sendable {
             }
         }
         for (auditClass, count) in other.audit { audit[auditClass, default: 0] += count }
+        for (reason, count) in other.retryReasons { retryReasons[reason, default: 0] += count }
         for (auditClass, keys) in other.auditExamples {
             let room = Self.exampleLimit - auditExamples[auditClass, default: []].count
             if room > 0 { auditExamples[auditClass, default: []].append(contentsOf: keys.prefix(room)) }

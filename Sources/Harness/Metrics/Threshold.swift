@@ -10,7 +10,8 @@ import Yams
 /// `count`, `rate` (per second over the run); rate `rate` (the ratio), `count` (its numerator);
 /// gauge `value` (last), `min`, `max`; audit: a class name (its count). Latency values take a
 /// unit `us`, `ms`, `s`, `m`, `h` (a bare number is milliseconds, as in k6); a rate may be
-/// written as a percentage (`rate < 1%`). Operators `<`, `<=`, `>`, `>=`, `==`, `!=`.
+/// written as a percentage (`rate < 1%`); byte metrics (`bytes_uploaded`, `harness_rss_bytes`)
+/// take a size (`max < 1GiB`). Operators `<`, `<=`, `>`, `>=`, `==`, `!=`.
 package struct Threshold: Sendable, Equatable {
     package var metric: String
     package var kind: MetricKind
@@ -75,7 +76,7 @@ package struct Threshold: Sendable, Equatable {
 
 extension Threshold {
     static let latencyUnits: [(String, Double)] = [("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
-    static let acceptedValueForms = "a number; latencies take a unit us, ms, s, m, h (bare = ms); rates may use % (e.g. 30s, 250ms, 0.01, 1%)"
+    static let acceptedValueForms = "a number; latencies take a unit us, ms, s, m, h (bare = ms); rates may use %; byte metrics a size (e.g. 30s, 250ms, 0.01, 1%, 1GiB)"
 
     /// Parses one expression for `metric`. `line`/`column` point at the expression's first
     /// character; errors point into it.
@@ -145,13 +146,16 @@ extension Threshold {
         skipSpaces()
         let valueStart = index
         let valueText = String(characters[valueStart...]).trimmingCharacters(in: .whitespaces)
-        guard let value = parseValue(valueText, kind: kind, aggregation: aggregation) else {
+        guard let value = parseValue(valueText, metric: metric, kind: kind, aggregation: aggregation) else {
             throw fail(valueText.isEmpty ? "missing value after '\(operatorText)'" : "invalid value '\(valueText)'; expected \(acceptedValueForms)", at: valueStart)
         }
         return Threshold(metric: metric, kind: kind, aggregation: aggregation, comparison: comparison, value: value, expression: expression.trimmingCharacters(in: .whitespaces), file: file, line: line, column: column)
     }
 
-    static func parseValue(_ text: String, kind: MetricKind, aggregation: Aggregation) -> Double? {
+    /// Metrics counted in bytes: their values may carry a size unit (`max < 1GiB`).
+    static let byteMetrics: Set<String> = [CounterMetric.bytesUploaded.rawValue, GaugeMetric.harnessRSSBytes.rawValue]
+
+    static func parseValue(_ text: String, metric: String, kind: MetricKind, aggregation: Aggregation) -> Double? {
         let text = text.replacingOccurrences(of: "_", with: "")
         guard !text.isEmpty else { return nil }
         let takesTime: Bool
@@ -168,6 +172,9 @@ extension Threshold {
                 if let value = Double(number), value.isFinite { return value * factor }
             }
             return nil
+        }
+        if byteMetrics.contains(metric), aggregation != .rate, Double(text) == nil, let size = ByteSize(parsing: text) {
+            return Double(size.bytes)
         }
         if kind == .rate, aggregation == .rate, text.hasSuffix("%"), let value = Double(text.dropLast()), value.isFinite {
             return value / 100
@@ -282,11 +289,17 @@ extension Threshold {
 
     /// Seconds with a unit for time aggregations, the plain number otherwise.
     package func formatted(_ number: Double) -> String {
+        let isTime: Bool
         switch aggregation {
-        case .percentile, .avg, .med, .min, .max where kind == .latency:
+        case .percentile, .avg, .med: isTime = true
+        case .min, .max: isTime = kind == .latency
+        default: isTime = false
+        }
+        switch isTime {
+        case true:
             if number < 1 { return DurationText.trimmed((number * 1e6).rounded() / 1e3) + "ms" }
             return DurationText.trimmed((number * 1e3).rounded() / 1e3) + "s"
-        default:
+        case false:
             return DurationText.trimmed((number * 1e6).rounded() / 1e6)
         }
     }

@@ -23,6 +23,8 @@ package struct RunSummary: Sendable, Codable, Equatable {
     package var counters: [String: Int64]
     /// Every rate: numerator (`count`), denominator (`total`) and their ratio (`rate`).
     package var rates: [String: RateStats]
+    /// Retries by `layer.reason` (e.g. `s3.throttling`), only reasons that occurred.
+    package var retryReasons: [String: Int64]
     /// Gauges that were sampled.
     package var gauges: [String: MetricsRegistry.Gauge]
     package var throughput: Throughput
@@ -171,6 +173,7 @@ extension RunSummary {
             latencies: Dictionary(uniqueKeysWithValues: LatencyMetric.allCases.map { ($0.rawValue, LatencyStats(registry.latencySummary($0))) }),
             counters: Dictionary(uniqueKeysWithValues: CounterMetric.allCases.map { ($0.rawValue, registry.count($0)) }),
             rates: Dictionary(uniqueKeysWithValues: RateMetric.allCases.map { ($0.rawValue, RateStats(count: registry.hits($0), total: registry.count($0.denominator), rate: registry.rate($0))) }),
+            retryReasons: registry.retryReasons,
             gauges: Dictionary(uniqueKeysWithValues: registry.gauges.map { ($0.key.rawValue, $0.value) }),
             throughput: Throughput(
                 filesPerSecond: seconds > 0 ? Double(registry.count(.uploadsCompleted)) / seconds : 0,
