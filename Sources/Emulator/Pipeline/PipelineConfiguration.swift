@@ -229,13 +229,13 @@ package enum TaskFault: Sendable, Hashable {
     case dropOutput
 }
 
-/// Launcher limits in force during a throttled-starts window.
+/// Launcher limits in force during a throttled-starts window; nil keeps the configured value.
 package struct LauncherLimits: Sendable, Hashable {
-    package var burst: Int
-    package var refillPerSecond: Double
+    package var burst: Int?
+    package var refillPerSecond: Double?
     package var maxRunningTasks: Int?
 
-    package init(burst: Int, refillPerSecond: Double, maxRunningTasks: Int? = nil) {
+    package init(burst: Int? = nil, refillPerSecond: Double? = nil, maxRunningTasks: Int? = nil) {
         self.burst = burst
         self.refillPerSecond = refillPerSecond
         self.maxRunningTasks = maxRunningTasks

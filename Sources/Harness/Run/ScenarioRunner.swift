@@ -1,0 +1,152 @@
+import AWSWire
+import AsyncHTTPClient
+import Emulator
+import Faults
+import Foundation
+import Logging
+import NIOCore
+import SyntheticData
+
+/// `csvstorm run`: executes one scenario end to end — starts the embedded emulator (unless the
+/// scenario targets an endpoint), generates and uploads the files under the load model and the
+/// fault plan, waits for the pipeline to go quiet, audits, writes results/<time>-<name>/, and
+/// answers the exit code.
+package struct ScenarioRunner: Sendable {
+    package struct Options: Sendable {
+        package var scenarioPath: String
+        /// Default `results`.
+        package var resultsRoot: String
+        /// How often the ledger is scanned while the run goes on (rate limit of observation).
+        /// Default 1 s.
+        package var ledgerPollInterval: Duration
+        /// Progress: one line this often. Default 2 s.
+        package var progressInterval: Duration
+        /// Rewrite one status line in place (a terminal) instead of printing lines.
+        package var interactive: Bool
+
+        package init(scenarioPath: String, resultsRoot: String = "results", ledgerPollInterval: Duration = .seconds(1), progressInterval: Duration = .seconds(2), interactive: Bool = false) {
+            self.scenarioPath = scenarioPath
+            self.resultsRoot = resultsRoot
+            self.ledgerPollInterval = ledgerPollInterval
+            self.progressInterval = progressInterval
+            self.interactive = interactive
+        }
+    }
+
+    package struct Outcome: Sendable {
+        package var exitCode: RunExitCode
+        /// The results folder (nil when nothing ran).
+        package var resultsDirectory: String?
+        /// What to print at the end (the summary, or the error).
+        package var message: String
+    }
+
+    package let options: Options
+    let output: @Sendable (String) -> Void
+
+    package init(options: Options, output: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.output = output
+    }
+
+    /// A scenario, its fault plan and its schema, validated: every error names file:line:column.
+    package static func validate(path: String) throws -> (Scenario, FaultPlan?, Schema) {
+        let scenario = try Scenario.load(file: path)
+        let plan = try scenario.faults.map { try FaultPlan(node: $0.node, file: $0.file) }
+        let schema = try SchemaLoader.load(path: scenario.dataset.schema)
+        return (scenario, plan, schema)
+    }
+
+    /// Runs the scenario. Never throws: errors become exit codes. Cancellation (Ctrl-C) aborts
+    /// the uploads, writes partial results marked aborted, and answers 105.
+    package func run() async -> Outcome {
+        let scenario: Scenario
+        let plan: FaultPlan?
+        let schema: Schema
+        do {
+            (scenario, plan, schema) = try Self.validate(path: self.options.scenarioPath)
+        } catch {
+            return Outcome(exitCode: .invalidScenario, resultsDirectory: nil, message: "\(error)")
+        }
+        let state = RunState()
+        let results: ResultsWriter
+        let events: EventsWriter
+        do {
+            results = try ResultsWriter.create(root: self.options.resultsRoot, scenario: scenario.name, start: state.startDate)
+            events = try results.openEvents()
+        } catch {
+            return Outcome(exitCode: .internalError, resultsDirectory: nil, message: "cannot write results: \(error)")
+        }
+        let injector = plan.map { FaultInjector(plan: $0) }
+        let usageAtStart = HarnessUsage.current()
+        self.output("csvstorm run: \(scenario.name) → \(results.directory.path)")
+        let execution = Execution(runner: self, scenario: scenario, schema: schema, state: state, events: events, injector: injector)
+        let report: Execution.Report
+        do {
+            switch scenario.target {
+            case .emulated(let emulated):
+                var configuration = EmulatorConfiguration(listener: .init(port: 0), multipart: .init(minimumPartSize: Int64(Execution.emulatorMinimumPartSize)))
+                let hooks = injector.map { injector in PipelineFaultHooks.from(injector) { state.elapsed } } ?? PipelineFaultHooks()
+                configuration.pipeline = emulated.pipelineConfiguration(schema: schema, defaultSeed: scenario.dataset.seed, faults: hooks)
+                report = try await withEmulator(configuration) { endpoint in
+                    try await execution.run(target: try RunTarget.emulated(endpoint, minimumPartSize: Execution.emulatorMinimumPartSize))
+                }
+            case .endpoint(let endpoint):
+                report = try await execution.run(target: try RunTarget.deployed(endpoint))
+            }
+        } catch {
+            try? events.close()
+            return Outcome(exitCode: .internalError, resultsDirectory: results.directory.path, message: "run failed: \(error)")
+        }
+        // Results (also for an aborted run: partial, marked aborted).
+        try? events.close()
+        var registry = state.metrics
+        registry.elapsed = report.end.timeIntervalSince(state.startDate) > 0 ? .secondsValue(report.end.timeIntervalSince(state.startDate)) : .zero
+        if !report.aborted, report.audited { registry.verdict = registry.effectiveVerdict }
+        let usage = HarnessUsage.current().since(usageAtStart)
+        registry.set(.harnessCPUSeconds, usage.cpuSeconds)
+        registry.set(.harnessRSSBytes, Double(usage.peakRSSBytes))
+        let thresholdResults = scenario.thresholds.evaluate(registry)
+        let exitCode = RunExitCode.forRun(aborted: report.aborted, audit: registry.audit, thresholds: thresholdResults)
+        var timeline = state.timeline
+        for window in report.faultWindows {
+            timeline.faultWindowOpened(window.name, at: window.start)
+            if let end = window.end { timeline.faultWindowClosed(window.name, at: end) }
+        }
+        let summary: RunSummary
+        do {
+            summary = try results.writeAll(
+                scenario: scenario, registry: registry, timeline: timeline, auditObjects: report.auditObjects, start: state.startDate,
+                end: report.end, aborted: report.aborted, harness: usage, exitCode: exitCode
+            )
+        } catch {
+            return Outcome(exitCode: .internalError, resultsDirectory: results.directory.path, message: "cannot write results: \(error)")
+        }
+        return Outcome(
+            exitCode: exitCode, resultsDirectory: results.directory.path,
+            message: Self.summaryText(scenario: scenario, registry: registry, thresholds: thresholdResults, exitCode: exitCode, usage: usage, summary: summary, directory: results.directory.path)
+        )
+    }
+
+    static func summaryText(scenario: Scenario, registry: MetricsRegistry, thresholds: [ThresholdResult], exitCode: RunExitCode, usage: HarnessUsage, summary: RunSummary, directory: String) -> String {
+        var lines: [String] = []
+        let uploads = registry.count(.uploadsStarted)
+        lines.append("\(scenario.name): \(exitCode.outcome) (exit \(exitCode.rawValue)) in \(String(format: "%.1f", registry.elapsed.secondsValue)) s")
+        lines.append("  uploads: \(uploads) started, \(registry.count(.uploadsCompleted)) ok, \(registry.count(.uploadsFailed)) failed, \(registry.count(.uploadsUnknown)) unknown; \(String(format: "%.1f", Double(registry.count(.bytesUploaded)) / 1e6)) MB; upload retry rate \(String(format: "%.4f", registry.rate(.uploadRetryRate)))")
+        for metric in [LatencyMetric.uploadDuration, .pipelineLatency, .e2eLatency, .taskQueueing, .processingTime] {
+            if let s = registry.latencySummary(metric) {
+                lines.append(String(format: "  %@: p50 %.3fs  p95 %.3fs  p99 %.3fs  max %.3fs  (n=%llu)", metric.rawValue, s.p50, s.p95, s.p99, s.max, s.count))
+            }
+        }
+        lines.append("  pipeline: \(registry.count(.jobsSucceeded)) succeeded, \(registry.count(.jobsFailed)) failed; task launches \(registry.count(.taskLaunches)), throttled \(registry.count(.taskThrottles)), retries \(registry.count(.taskRetries)); event retries \(registry.count(.eventDeliveryRetries)), dead-lettered \(registry.count(CounterMetric.deadLettered))")
+        let audit = AuditClass.allCases.compactMap { c in registry.count(c) > 0 ? "\(c.rawValue) \(registry.count(c))" : nil }.joined(separator: ", ")
+        lines.append("  audit: \(registry.verdict?.rawValue ?? "not run")\(audit.isEmpty ? "" : " — \(audit)")")
+        for (auditClass, keys) in registry.auditExamples.sorted(by: { $0.key < $1.key }) where AuditClass.invalid.contains(auditClass) || auditClass == .stuck {
+            lines.append("    \(auditClass.rawValue): \(keys.prefix(3).joined(separator: ", "))")
+        }
+        for result in thresholds { lines.append("  threshold \(result.passed ? "✓" : "✗") \(result.message)") }
+        lines.append(String(format: "  harness: %.2f CPU s (%.2f ms per upload), peak RSS %d MiB", usage.cpuSeconds, uploads > 0 ? usage.cpuSeconds * 1000 / Double(uploads) : 0, usage.peakRSSBytes >> 20))
+        lines.append("  results: \(directory)")
+        return lines.joined(separator: "\n")
+    }
+}
