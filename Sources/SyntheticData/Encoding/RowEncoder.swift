@@ -14,6 +14,8 @@ package struct RowEncoder: @unchecked Sendable {
     private let columns: UnsafePointer<CompiledColumn>
     private let columnCount: Int
     private let d: CompiledDictionaries
+    /// See `Storage.separatedWords`.
+    private let separatedWords: WordTable
     /// The column the `unbalancedQuote` defect opens a quote in: one that is never quoted.
     private let quoteDefectColumn: Int
 
@@ -29,6 +31,7 @@ package struct RowEncoder: @unchecked Sendable {
         self.columns = UnsafePointer(storage.columns)
         self.columnCount = schema.columns.count
         self.d = CompiledDictionaries(schema.dictionaries)
+        self.separatedWords = storage.separatedWords.table
         var bound = 96 + lineEnding.bytes.count
         for column in schema.columns {
             bound += 1 + RowEncoder.maxFieldBytes(column.kind, schema.dictionaries)
@@ -185,7 +188,7 @@ package struct RowEncoder: @unchecked Sendable {
             return writeTimestamp(seconds: column.pointee.low &+ Int64(bitPattern: offset), to: out)
         case .streetAddress:
             let bits = random.next()
-            var n = writeDecimal(1 &+ bits % 9999, to: out)
+            var n = writeDecimalWithSlack(1 &+ bits % 9999, to: out)
             out[n] = UInt8(ascii: " ")
             n &+= 1
             n &+= d.streets.copy(d.streets.pick(&random), to: out + n)
@@ -194,13 +197,13 @@ package struct RowEncoder: @unchecked Sendable {
             n &+= d.streetSuffixes.copy(Int((bits &>> 16) % UInt64(d.streetSuffixes.count)), to: out + n)
             if (bits &>> 32) & 7 == 0 {
                 n &+= writeBytes(" Apt ", to: out + n)
-                n &+= writeDecimal(1 &+ (bits &>> 40) % 999, to: out + n)
+                n &+= writeDecimalWithSlack(1 &+ (bits &>> 40) % 999, to: out + n)
             }
             return n
         case .city:
             return d.cities.copy(d.cities.pick(&random), to: out)
         case .postalCode:
-            return writeDecimal(UInt64(random.inRange(1001, 99950)), width: 5, to: out)
+            return writeDecimalWithSlack(UInt64(random.inRange(1001, 99950)), width: 5, to: out)
         case .creditCard:
             let brand = CardBrand.at(Int(column.pointee.smallSet.item(random.below(column.pointee.smallCount))))
             return writeCardNumber(brand, grouped: column.pointee.grouped, random: &random, to: out)
@@ -223,7 +226,7 @@ package struct RowEncoder: @unchecked Sendable {
             n &+= d.words.copy(d.words.pick(&random), to: out + n)
             out[n] = UInt8(ascii: "/")
             n &+= 1
-            return n &+ writeDecimal(random.next() % 100_000, to: out + n)
+            return n &+ writeDecimalWithSlack(random.next() % 100_000, to: out + n)
         case .merchant:
             return d.merchants.copy(d.merchants.pick(&random), to: out)
         case .notes:
@@ -255,7 +258,7 @@ package struct RowEncoder: @unchecked Sendable {
         }
         n &+= d.lastNamesLower.copy(last, to: out + n)
         if (bits &>> 2) & 1 == 0 {
-            n &+= writeDecimal(1 &+ (bits &>> 8) % 999, to: out + n)
+            n &+= writeDecimalWithSlack(1 &+ (bits &>> 8) % 999, to: out + n)
         }
         out[n] = UInt8(ascii: "@")
         n &+= 1
@@ -313,28 +316,32 @@ package struct RowEncoder: @unchecked Sendable {
                 if i == count { break }
                 let bits = draws[i]
                 let word = Int(truncatingIfNeeded: ((bits & 0xFFFF) &* UInt32(truncatingIfNeeded: words.count)) &>> 16)
-                let wrap = (bits &>> 16) & 0x3F == 0
-                if wrap {
+                let start: Int
+                if (bits &>> 16) & 0x3F == 0 {
+                    // A quoted word (1 in 64).
                     out[n] = UInt8(ascii: "\"")
                     out[n &+ 1] = UInt8(ascii: "\"")
                     n &+= 2
-                }
-                let start = n
-                n &+= words.copy(word, to: out + n)
-                if i == 0 && out[start] >= 0x61 && out[start] <= 0x7A { out[start] &-= 0x20 }
-                if wrap {
+                    start = n
+                    n &+= words.copy(word, to: out + n)
                     out[n] = UInt8(ascii: "\"")
                     out[n &+ 1] = UInt8(ascii: "\"")
                     n &+= 2
-                }
-                if i < count &- 1 {
-                    if (bits &>> 22) & 7 == 0 {
+                    if i < count &- 1 {
                         out[n] = UInt8(ascii: ",")
+                        n &+= (bits &>> 22) & 7 == 0 ? 1 : 0
+                        out[n] = UInt8(ascii: " ")
                         n &+= 1
                     }
-                    out[n] = UInt8(ascii: " ")
-                    n &+= 1
+                } else if i < count &- 1 {
+                    // The word, a comma (1 in 8) and a space, in one copy.
+                    start = n
+                    n &+= separatedWords.copy(word &* 2 &+ ((bits &>> 22) & 7 == 0 ? 1 : 0), to: out + n)
+                } else {
+                    start = n
+                    n &+= words.copy(word, to: out + n)
                 }
+                if i == 0 && out[start] >= 0x61 && out[start] <= 0x7A { out[start] &-= 0x20 }
             }
             out[n] = UInt8(ascii: ".")
             n &+= 1
@@ -422,9 +429,16 @@ private final class Storage: @unchecked Sendable {
     let columns: UnsafeMutablePointer<CompiledColumn>
     let count: Int
     let schema: Schema
+    /// Entry 2·i is free-text word i followed by a space, entry 2·i + 1 by a comma and a
+    /// space: a word and its separator in one copy.
+    let separatedWords: WordList
 
     init(schema: Schema) {
         self.schema = schema
+        let words = schema.dictionaries.words
+        separatedWords = WordList(name: words.name + ".separated", words: (0..<words.count).flatMap { index in
+            [words.word(index) + [0x20], words.word(index) + [0x2C, 0x20]]
+        })
         count = schema.columns.count
         columns = .allocate(capacity: count)
         for (index, column) in schema.columns.enumerated() {
@@ -601,15 +615,21 @@ private func writeFixedPoint(_ value: Int64, scale: Int, to out: UnsafeMutablePo
         out[0] = UInt8(ascii: "-")
         n = 1
     }
-    if scale == 0 { return n + writeDecimal(magnitude, to: out + n) }
-    var divisor: UInt64 = 1
-    for _ in 0..<scale { divisor &*= 10 }
-    let whole = magnitude / divisor
-    magnitude %= divisor
-    n &+= writeDecimal(whole, to: out + n)
+    if scale == 0 { return n + writeDecimalWithSlack(magnitude, to: out + n) }
+    let whole: UInt64
+    if scale == 2 {
+        // The common case (money): a division by a constant is a multiply.
+        whole = magnitude / 100
+        magnitude &-= whole &* 100
+    } else {
+        let divisor = powerOfTen(scale)
+        whole = magnitude / divisor
+        magnitude %= divisor
+    }
+    n &+= writeDecimalWithSlack(whole, to: out + n)
     out[n] = UInt8(ascii: ".")
     n &+= 1
-    return n &+ writeDecimal(magnitude, width: scale, to: out + n)
+    return n &+ writeDecimalWithSlack(magnitude, width: scale, to: out + n)
 }
 
 @inline(__always)

@@ -59,9 +59,10 @@ package struct ChoiceTable: @unchecked Sendable {
     @inline(__always)
     package func pick(_ random: inout CellRandom) -> Int {
         let draw = random.next() &>> 32
+        // The thresholds are cumulative (non-decreasing), so the first one above the draw is
+        // at the count of those at or below it: counted without a data-dependent branch.
         var index = 0
-        let last = values.count - 1
-        while index < last && draw >= thresholds[index] { index &+= 1 }
+        for i in 0..<(values.count &- 1) { index &+= draw >= thresholds[i] ? 1 : 0 }
         return index
     }
 
