@@ -28,6 +28,9 @@ package final class FaultProxy: Sendable {
         /// After an error answer with `Connection: close`, how long to drain the client before
         /// closing. Default 2 s.
         package var closeGracePeriod: TimeAmount = .seconds(2)
+        /// SO_RCVBUF / SO_SNDBUF of both sockets of a connection; nil (the default) keeps the
+        /// kernel's autotuning.
+        package var socketBufferBytes: Int?
 
         package init(upstreamHost: String, upstreamPort: Int, injector: FaultInjector? = nil) {
             self.upstreamHost = upstreamHost
@@ -45,7 +48,7 @@ package final class FaultProxy: Sendable {
         package var requests: [String: Int] = [:]
         /// Requests a fault was applied to.
         package var faultedRequests = 0
-        /// Bytes read from clients / from upstream, counted when a connection closes.
+        /// Bytes read from clients / from upstream so far.
         package var bytesFromClients = 0
         package var bytesFromUpstream = 0
     }
@@ -55,13 +58,21 @@ package final class FaultProxy: Sendable {
         let configuration: Configuration
         let start: NIODeadline
         private let statistics = Mutex(Statistics())
+        /// Bytes read, counted as they flow (relaxed atomics: one add per read).
+        let bytesFromClients = Atomic<Int>(0)
+        let bytesFromUpstream = Atomic<Int>(0)
 
         init(configuration: Configuration) {
             self.configuration = configuration
             self.start = .now()
         }
 
-        var current: Statistics { statistics.withLock { $0 } }
+        var current: Statistics {
+            var copy = statistics.withLock { $0 }
+            copy.bytesFromClients = bytesFromClients.load(ordering: .relaxed)
+            copy.bytesFromUpstream = bytesFromUpstream.load(ordering: .relaxed)
+            return copy
+        }
 
         var elapsed: Duration { .nanoseconds((NIODeadline.now() - start).nanoseconds) }
 
@@ -86,17 +97,18 @@ package final class FaultProxy: Sendable {
             statistics.withLock { $0.upstreamConnectFailures += 1 }
         }
 
-        func connectionClosed(bytesFromClient: Int, bytesFromUpstream: Int) {
-            statistics.withLock {
-                $0.openConnections -= 1
-                $0.bytesFromClients += bytesFromClient
-                $0.bytesFromUpstream += bytesFromUpstream
-            }
+        func connectionClosed() {
+            statistics.withLock { $0.openConnections -= 1 }
         }
     }
 
     /// Reads of 64 KiB to 1 MiB: large enough for full-speed forwarding of multi-GB uploads.
     static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 16 << 10, initial: 64 << 10, maximum: 1 << 20)
+    /// A side stops being read once 2 MiB wait to be written to the other (resumes below
+    /// 512 KiB): room for a whole read while the previous one drains, so reading and writing
+    /// overlap instead of taking turns (NIO's default, 64 KiB, is below one read). Bounds a
+    /// connection's buffered bytes at about 2 MiB + one read per direction.
+    static let writeWatermark = ChannelOptions.Types.WriteBufferWaterMark(low: 512 << 10, high: 2 << 20)
 
     private let shared: Shared
     private let channel: any Channel
@@ -118,13 +130,19 @@ package final class FaultProxy: Sendable {
     /// Binds and starts accepting; close with ``close()``.
     package static func start(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FaultProxy {
         let shared = Shared(configuration: configuration)
+        let bufferBytes = configuration.socketBufferBytes
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.recvAllocator, value: receiveAllocator)
+            .childChannelOption(.writeBufferWaterMark, value: writeWatermark)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let bufferBytes {
+                        try channel.syncOptions?.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(bufferBytes))
+                        try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bufferBytes))
+                    }
                     let connection = ProxyConnection(eventLoop: channel.eventLoop, shared: shared, connectionId: shared.connectionOpened())
                     try channel.pipeline.syncOperations.addHandler(ProxySideHandler(side: .client, connection: connection))
                 }

@@ -18,6 +18,8 @@ package struct ProxyBenchmark: Sendable {
         package var upstreamPort: Int
         /// Rounds; each uploads once directly and once through the proxy. Default 3.
         package var rounds = 3
+        /// Passed to ``FaultProxy/Configuration/socketBufferBytes``.
+        package var socketBufferBytes: Int?
 
         package init(upstreamPort: Int) {
             self.upstreamPort = upstreamPort
@@ -98,7 +100,9 @@ package struct ProxyBenchmark: Sendable {
     ) async throws -> Report {
         let c = configuration
         let direct = "http://\(c.upstreamHost):\(c.upstreamPort)"
-        return try await FaultProxy.withFaultProxy(configuration: .init(upstreamHost: c.upstreamHost, upstreamPort: c.upstreamPort)) { proxy in
+        var proxyConfiguration = FaultProxy.Configuration(upstreamHost: c.upstreamHost, upstreamPort: c.upstreamPort)
+        proxyConfiguration.socketBufferBytes = c.socketBufferBytes
+        return try await FaultProxy.withFaultProxy(configuration: proxyConfiguration) { proxy in
             let proxied = "http://127.0.0.1:\(proxy.port)"
             var runs: [Run] = []
             for round in 1...max(1, c.rounds) {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One client connection and its upstream connection, glued together on one event loop.
 ///
@@ -46,8 +47,6 @@ final class ProxyConnection {
     private var toUpstream = Outbox()
     private var toClient = Outbox()
     private var closeClientWhenDrained = false
-    private var bytesFromClient = 0
-    private var bytesFromUpstream = 0
     private var requestCounter = 0
     private let connectionId: Int
 
@@ -71,9 +70,14 @@ final class ProxyConnection {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: true)
             .channelOption(.recvAllocator, value: FaultProxy.receiveAllocator)
+            .channelOption(.writeBufferWaterMark, value: FaultProxy.writeWatermark)
             .connectTimeout(configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let bufferBytes = configuration.socketBufferBytes {
+                        try channel.syncOptions?.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(bufferBytes))
+                        try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bufferBytes))
+                    }
                     let handler = ProxySideHandler(side: .upstream, connection: connection.value)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -118,10 +122,10 @@ final class ProxyConnection {
     func received(_ buffer: ByteBuffer, from side: Side) {
         switch side {
         case .upstream:
-            bytesFromUpstream += buffer.readableBytes
+            shared.bytesFromUpstream.add(buffer.readableBytes, ordering: .relaxed)
             send(buffer, to: .client)
         case .client:
-            bytesFromClient += buffer.readableBytes
+            shared.bytesFromClients.add(buffer.readableBytes, ordering: .relaxed)
             sniffer.feed(buffer) { event in self.handle(event) }
         }
     }
@@ -163,9 +167,7 @@ final class ProxyConnection {
     }
 
     private func finish() {
-        shared.connectionClosed(bytesFromClient: bytesFromClient, bytesFromUpstream: bytesFromUpstream)
-        bytesFromClient = 0
-        bytesFromUpstream = 0
+        shared.connectionClosed()
         // Break the handler ↔ connection cycles.
         clientHandler?.connection = nil
         upstreamHandler?.connection = nil

@@ -36,6 +36,9 @@ struct BenchProxy: AsyncParsableCommand {
     @Option(help: "Rounds (each: one direct and one proxied upload).")
     var rounds = 3
 
+    @Option(help: "SO_RCVBUF/SO_SNDBUF of the proxy's sockets (\(ByteSize.unitNames)); default: the kernel's autotuning.")
+    var socketBuffer: String?
+
     @Option(help: "Schema of the generated data.")
     var schema = "generators/customers.yaml"
 
@@ -64,10 +67,12 @@ struct BenchProxy: AsyncParsableCommand {
         let childEnvironment = environment
         let concurrency = self.concurrency
         print("file: \(file) (\(ByteSize.format(bytes))), \(ByteSize.format(partBytes)) parts, \(concurrency) in flight, \(rounds) round(s)")
+        let loadBefore = Self.loadAverage()
 
         let report = try await S3Sink.withSink(verifyContentMD5: false) { sink in
             var configuration = ProxyBenchmark.Configuration(upstreamPort: sink.port)
             configuration.rounds = rounds
+            configuration.socketBufferBytes = socketBuffer.flatMap { ByteSize(parsing: $0)?.bytes }
             return try await ProxyBenchmark(configuration: configuration).run(log: { print($0) }) { endpoint in
                 let before = sink.statistics.bodyBytes
                 let command = [
@@ -98,11 +103,20 @@ struct BenchProxy: AsyncParsableCommand {
         print(String(format: "  proxy/direct = %.2f (%.0f%%); proxy CPU ≈ %.2f s/GiB; proxy carried %@ up, %@ down",
                      report.ratio, report.ratio * 100, report.proxyCPUSecondsPerGiB,
                      ByteSize.format(report.proxyBytesFromClients), ByteSize.format(report.proxyBytesFromUpstream)))
+        if let loadBefore, let loadAfter = Self.loadAverage() {
+            print("  load average (1 min) \(loadBefore) before, \(loadAfter) after, on \(ProcessInfo.processInfo.activeProcessorCount) cores: other work on the machine moves both figures")
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(report).write(to: URL(fileURLWithPath: json))
         }
+    }
+
+    /// The 1-minute load average (Linux /proc/loadavg), for reading the figures in context.
+    static func loadAverage() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.map(String.init)
     }
 
     /// The given file, bench upload's generated file of this size, or a new one made with
