@@ -86,3 +86,31 @@ struct ByteWritingTests {
         }
     }
 }
+
+@Suite("Calendar arithmetic")
+struct CalendarTests {
+    @Test("civilFromDays inverts daysFromCivil, before and after 1970")
+    func roundTrip() {
+        var days = -800_000
+        while days <= 800_000 {
+            let (year, month, day) = civilFromDays(days)
+            #expect((1...12).contains(month) && (1...31).contains(day))
+            #expect(daysFromCivil(year: year, month: month, day: day) == days, "day \(days)")
+            days += 97
+        }
+        #expect(civilFromDays(0) == (1970, 1, 1))
+        #expect(civilFromDays(-1) == (1969, 12, 31))
+        #expect(civilFromDays(11_016) == (2000, 2, 29))
+    }
+
+    @Test("Timestamps before and after the epoch")
+    func timestamps() {
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        defer { out.deallocate() }
+        for (seconds, expected) in [(Int64(0), "1970-01-01T00:00:00Z"), (-1, "1969-12-31T23:59:59Z"),
+                                    (951_782_400 + 3_661, "2000-02-29T01:01:01Z"), (-946_771_200, "1940-01-01T00:00:00Z")] {
+            let count = writeTimestamp(seconds: seconds, to: out)
+            #expect(String(decoding: UnsafeBufferPointer(start: out, count: count), as: UTF8.self) == expected)
+        }
+    }
+}

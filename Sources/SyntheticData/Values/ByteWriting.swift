@@ -194,19 +194,21 @@ package func writeBytes(_ bytes: [UInt8], to out: UnsafeMutablePointer<UInt8>) -
 
 // MARK: Calendar arithmetic (proleptic Gregorian, UTC; no time zones, no locale)
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+/// Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`). Wrapping
+/// arithmetic, and unsigned divisions once the value is known non-negative (day of era):
+/// no overflow checks or sign fix-ups on the hot path.
 @inline(__always)
 package func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let y = yoe + era * 400
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (m <= 2 ? y + 1 : y, m, d)
+    let z = days &+ 719_468
+    let era = (z >= 0 ? z : z &- 146_096) / 146_097
+    let doe = UInt(bitPattern: z &- era &* 146_097)
+    let yoe = (doe &- doe / 1460 &+ doe / 36524 &- doe / 146_096) / 365
+    let doy = doe &- (365 &* yoe &+ yoe / 4 &- yoe / 100)
+    let mp = (5 &* doy &+ 2) / 153
+    let d = Int(bitPattern: doy &- (153 &* mp &+ 2) / 5 &+ 1)
+    let m = Int(bitPattern: mp < 10 ? mp &+ 3 : mp &- 9)
+    let y = Int(bitPattern: yoe) &+ era &* 400
+    return (m <= 2 ? y &+ 1 : y, m, d)
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
@@ -224,7 +226,13 @@ package func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
 @inline(__always)
 package func writeDate(days: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
     let (year, month, day) = civilFromDays(days)
-    _ = writeDecimalWithSlack(UInt64(year), width: 4, to: out)
+    if year >= 0 && year <= 9999 {
+        let century = year / 100
+        writeTwoDigits(century, to: out)
+        writeTwoDigits(year &- century &* 100, to: out + 2)
+    } else {
+        _ = writeDecimalWithSlack(UInt64(truncatingIfNeeded: year), width: 4, to: out)
+    }
     out[4] = UInt8(ascii: "-")
     writeTwoDigits(month, to: out + 5)
     out[7] = UInt8(ascii: "-")
@@ -235,15 +243,16 @@ package func writeDate(days: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
 /// Writes YYYY-MM-DDTHH:MM:SSZ for seconds since the Unix epoch.
 @inline(__always)
 package func writeTimestamp(seconds: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
-    let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-    let secondOfDay = Int(seconds - Int64(days) * 86_400)
+    let days = Int(truncatingIfNeeded: seconds >= 0 ? seconds / 86_400 : (seconds &- 86_399) / 86_400)
+    let secondOfDay = UInt(truncatingIfNeeded: seconds &- Int64(days) &* 86_400)
     _ = writeDate(days: days, to: out)
     out[10] = UInt8(ascii: "T")
-    writeTwoDigits(secondOfDay / 3600, to: out + 11)
+    let minutes = secondOfDay / 60
+    writeTwoDigits(Int(bitPattern: minutes / 60), to: out + 11)
     out[13] = UInt8(ascii: ":")
-    writeTwoDigits((secondOfDay / 60) % 60, to: out + 14)
+    writeTwoDigits(Int(bitPattern: minutes % 60), to: out + 14)
     out[16] = UInt8(ascii: ":")
-    writeTwoDigits(secondOfDay % 60, to: out + 17)
+    writeTwoDigits(Int(bitPattern: secondOfDay &- minutes &* 60), to: out + 17)
     out[19] = UInt8(ascii: "Z")
     return 20
 }
