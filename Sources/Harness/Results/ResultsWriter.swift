@@ -116,12 +116,12 @@ package struct ResultsWriter: Sendable {
     @discardableResult
     package func writeAll(
         scenario: Scenario, registry: MetricsRegistry, timeline: Timeline, auditObjects: [AuditReport.Object] = [],
-        start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil
+        start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil, stages: StageMetrics? = nil
     ) throws -> RunSummary {
         var registry = registry
         if registry.elapsed == .zero { registry.elapsed = .secondsValue(max(0, end.timeIntervalSince(start))) }
         let results = scenario.thresholds.evaluate(registry)
-        let summary = RunSummary(scenario: scenario, registry: registry, thresholdResults: results, start: start, end: end, aborted: aborted, harness: harness, exitCode: exitCode)
+        let summary = RunSummary(scenario: scenario, registry: registry, thresholdResults: results, start: start, end: end, aborted: aborted, harness: harness, exitCode: exitCode, stages: stages)
         try writeResolvedScenario(scenario)
         try writeHistograms(registry)
         try writeTimeline(timeline)

@@ -31,6 +31,11 @@ package struct RunSummary: Sendable, Codable, Equatable {
     package var audit: AuditSummary
     package var thresholds: [ThresholdOutcome]
     package var harness: HarnessStats
+    /// Ramping runs: one row per stage (uploads grouped by their scheduled stage); absent otherwise.
+    package var stages: [StageMetrics.Row]?
+    /// Ramping runs: where the pipeline broke (e2e p95 or backlog above the scenario's
+    /// thresholds), e.g. "saturated at stage 7 (40/s): e2e p95 41.2s > 30s"; absent when it held.
+    package var saturation: String?
 
     package struct ScenarioInfo: Sendable, Codable, Equatable {
         package var name: String
@@ -147,7 +152,7 @@ package struct RunSummary: Sendable, Codable, Equatable {
 extension RunSummary {
     /// Builds the summary of a run. `registry.elapsed` should be the run's duration; the audit
     /// counts as run when `registry.verdict` is set.
-    package init(scenario: Scenario, registry: MetricsRegistry, thresholdResults: [ThresholdResult], start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil) {
+    package init(scenario: Scenario, registry: MetricsRegistry, thresholdResults: [ThresholdResult], start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil, stages: StageMetrics? = nil) {
         let code = exitCode ?? RunExitCode.forRun(aborted: aborted, audit: registry.audit, thresholds: thresholdResults)
         let loadModel: String
         switch scenario.load.model {
@@ -188,7 +193,12 @@ extension RunSummary {
             thresholds: thresholdResults.map {
                 ThresholdOutcome(metric: $0.threshold.metric, expression: $0.threshold.expression, passed: $0.passed, observed: $0.observed, message: $0.message, location: $0.threshold.location)
             },
-            harness: HarnessStats(cpuSeconds: harness.cpuSeconds, peakRSSBytes: harness.peakRSSBytes, cpuMillisecondsPerUpload: started > 0 ? harness.cpuSeconds * 1000 / Double(started) : nil)
+            harness: HarnessStats(cpuSeconds: harness.cpuSeconds, peakRSSBytes: harness.peakRSSBytes, cpuMillisecondsPerUpload: started > 0 ? harness.cpuSeconds * 1000 / Double(started) : nil),
+            stages: stages?.rows,
+            saturation: stages.flatMap { stages in
+                let limits = StageMetrics.limits(of: scenario.thresholds)
+                return stages.breakingPoint(p95Limit: limits.p95, backlogLimit: limits.backlog)?.description
+            }
         )
     }
 
