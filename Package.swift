@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "AWSWire",
                 "SyntheticData",
+                // Fault plans: the endpoint's outage hook, the pipeline's hooks, /_csvstorm/faults.
+                "Faults",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // The S3 face uses HummingbirdCore's server directly: it needs the ResponseWriter to
                 // answer `Expect: 100-continue` only once a request is authorized.
@@ -171,6 +173,7 @@ let package = Package(
             name: "EmulatorTests",
             dependencies: [
                 "Emulator",
+                "Faults",
                 "AWSWire",
                 "SyntheticData",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -24,6 +24,8 @@ package struct EmulatorEndpoint: Sendable {
     package var events: ObjectEventRecorder
     /// The pipeline, when configured.
     package var pipeline: Pipeline?
+    /// The fault plan in force (apply, clear, decisions), also reachable over `/_csvstorm/faults`.
+    package var faults: EmulatorFaults? = nil
 }
 
 /// The emulated pipeline's S3 face (this issue): an S3-compatible endpoint on loopback with a
@@ -45,12 +47,16 @@ package final class Emulator: Service {
     private let listening = ListeningState()
     /// The pipeline behind the endpoint, when ``EmulatorConfiguration/pipeline`` is set.
     package let pipeline: Pipeline?
+    /// The fault plan in force: the endpoint, the pipeline's hooks and restarts follow it.
+    package let faults: EmulatorFaults
 
     /// Opens (or creates) the state directory, collects what a crash left half-written, and
     /// creates the pipeline's buckets. Does not listen yet: ``run()`` does.
     package init(configuration: EmulatorConfiguration, eventSink: (any ObjectEventSink)? = nil) async throws {
         self.configuration = configuration
         self.events = ObjectEventRecorder(historyLimit: configuration.eventHistoryLimit)
+        let faults = EmulatorFaults(initial: configuration.faults)
+        self.faults = faults
         let fm = FileManager.default
         switch configuration.stateDirectory {
         case .temporary:
@@ -93,7 +99,7 @@ package final class Emulator: Service {
         var sink = eventSink
         var router: JSONProtocolRouter?
         var control: PipelineControl?
-        if let pipelineConfiguration = configuration.pipeline {
+        if var pipelineConfiguration = configuration.pipeline {
             let problems = pipelineConfiguration.problems
             guard problems.isEmpty else { throw EmulatorError.pipeline(problems.joined(separator: "; ")) }
             let io = ObjectIO(
@@ -102,8 +108,13 @@ package final class Emulator: Service {
             )
             let pipeline: Pipeline
             do {
+                // The configured hooks first, then the fault plan in force; the DynamoDB API gets
+                // the configured hook only (the plan acts on it at the endpoint).
+                let wireLedgerFault = pipelineConfiguration.faults.ledgerWrite
+                pipelineConfiguration.faults = pipelineConfiguration.faults.then(faults.pipelineHooks)
                 pipeline = try await Pipeline(
-                    configuration: pipelineConfiguration, emulator: configuration, stateDirectory: self.stateDirectory, io: io, durable: durable
+                    configuration: pipelineConfiguration, emulator: configuration, stateDirectory: self.stateDirectory, io: io, durable: durable,
+                    wireLedgerFault: .some(wireLedgerFault)
                 )
             } catch {
                 throw EmulatorError.stateDirectory(self.stateDirectory, "\(error)")
@@ -119,7 +130,8 @@ package final class Emulator: Service {
         wakeOutbox.value = outbox
         self.outbox = outbox
         self.server = S3Server(
-            configuration: configuration, store: self.store, blobs: self.blobs, jsonRouter: router, control: control
+            configuration: configuration, store: self.store, blobs: self.blobs, jsonRouter: router, control: control,
+            faults: faults
         ) { outbox.notify() }
     }
 
@@ -146,13 +158,22 @@ package final class Emulator: Service {
                 listening.bound(port: channel.localAddress?.port ?? 0)
             }
         )
+        let faults = self.faults
+        let outbox = self.outbox
         do {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await httpServer.run() }
-                group.addTask { try await self.outbox.run() }
-                if let pipeline = self.pipeline {
-                    group.addTask { try await pipeline.run() }
+            // A graceful shutdown lets go of requests a hang fault holds, so they cannot keep it waiting.
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await httpServer.run() }
+                    group.addTask { try await outbox.run() }
+                    if let pipeline = self.pipeline {
+                        group.addTask {
+                            try await PipelineSupervisor(pipeline: pipeline, faults: faults, onRestart: { outbox.notify() }).run()
+                        }
+                    }
                 }
+            } onGracefulShutdown: {
+                faults.shutdown()
             }
             listening.failed(EmulatorError.stopped())
         } catch {
@@ -169,7 +190,7 @@ package final class Emulator: Service {
             url: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", host: host, port: port,
             credentials: self.configuration.credentials, region: self.configuration.region,
             stateDirectory: self.stateDirectory, buckets: self.configuration.buckets, events: self.events,
-            pipeline: self.pipeline
+            pipeline: self.pipeline, faults: self.faults
         )
     }
 }

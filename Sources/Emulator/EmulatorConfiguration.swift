@@ -105,6 +105,10 @@ package struct EmulatorConfiguration: Sendable {
     /// RetryQueue, their wire APIs). nil: the S3 face only (events go to the event sink).
     /// Default nil for the library; `csvstorm emulate` and `csvstorm run` turn it on.
     package var pipeline: PipelineConfiguration?
+    /// A fault plan in force from the start (`csvstorm run` hands its run's injector and clock
+    /// here): the endpoint, the pipeline's hooks and pipeline restarts follow it. Default nil;
+    /// `POST /_csvstorm/faults` applies one later.
+    package var faults: FaultInjection?
 
     /// The default logger of an embedded emulator: warnings and errors only, so that a harness
     /// run or a test prints nothing on its behalf unless something is wrong (`csvstorm emulate`
@@ -127,7 +131,8 @@ package struct EmulatorConfiguration: Sendable {
         verifyPayloadSHA256: Bool = true,
         eventHistoryLimit: Int = 100_000,
         logger: Logger = EmulatorConfiguration.quietLogger,
-        pipeline: PipelineConfiguration? = nil
+        pipeline: PipelineConfiguration? = nil,
+        faults: FaultInjection? = nil
     ) {
         self.listener = listener
         self.credentials = credentials
@@ -141,5 +146,6 @@ package struct EmulatorConfiguration: Sendable {
         self.eventHistoryLimit = eventHistoryLimit
         self.logger = logger
         self.pipeline = pipeline
+        self.faults = faults
     }
 }

@@ -27,8 +27,13 @@ package final class Pipeline: Service, ObjectEventSink {
     let logger: Logger
     let startedAt = Date()
     private let wake = WakeSignal()
-    private let spawn: AsyncStream<PipelineStore.Execution>
-    private let spawnContinuation: AsyncStream<PipelineStore.Execution>.Continuation
+    /// Where new executions go: the running ``run()``'s stream (nil while stopped: they stay
+    /// RUNNING in the store and the next ``run()`` resumes them).
+    private let spawnContinuation = Mutex<AsyncStream<PipelineStore.Execution>.Continuation?>(nil)
+    /// Executions being driven now (a restart's resume scan never starts one twice).
+    private let inFlight = Mutex<Set<String>>([])
+    /// Held down by a pipeline-restart fault: events are refused (they stay in the S3 side's outbox).
+    private let down = Atomic<Bool>(false)
     private let random: Mutex<SeededRandom>
 
     init(
@@ -36,7 +41,8 @@ package final class Pipeline: Service, ObjectEventSink {
         emulator: EmulatorConfiguration,
         stateDirectory: String,
         io: ObjectIO,
-        durable: Bool
+        durable: Bool,
+        wireLedgerFault: (@Sendable (_ operation: String) -> DynamoDBServiceError?)?? = nil
     ) async throws {
         self.configuration = configuration
         self.buckets = emulator.buckets
@@ -48,7 +54,9 @@ package final class Pipeline: Service, ObjectEventSink {
             stateDirectory: stateDirectory, now: { Date() },
             secretAccessKey: { $0 == credentials.accessKeyId ? credentials.secretAccessKey : nil },
             host: host, jobTableName: configuration.jobTableName, retryQueueName: configuration.retryQueueName,
-            recordTTL: configuration.recordTTL, ledgerFault: configuration.faults.ledgerWrite
+            recordTTL: configuration.recordTTL,
+            // The DynamoDB API's own hook (the emulator's fault plan acts on the wire at the endpoint).
+            ledgerFault: wireLedgerFault ?? configuration.faults.ledgerWrite
         )
         self.store = try PipelineStore(path: stateDirectory + "/pipeline.sqlite", synchronousFull: durable)
         let counters = self.counters
@@ -58,7 +66,6 @@ package final class Pipeline: Service, ObjectEventSink {
         )
         self.processor = ProcessorTask(io: io, buckets: emulator.buckets, configuration: configuration.processor, counters: counters)
         self.random = Mutex(SeededRandom(seed: configuration.seed))
-        (self.spawn, self.spawnContinuation) = AsyncStream.makeStream()
     }
 
     /// Workflow time: the duration since the Unix epoch, so that histories are absolute
@@ -75,6 +82,7 @@ package final class Pipeline: Service, ObjectEventSink {
 
     /// The rule: a matching event enters the inbox (twice for a duplicated delivery).
     package func deliver(_ event: ObjectCreatedEvent) async throws {
+        guard !self.isDown else { throw PipelineStoppedError() }
         self.counters.add(.eventsReceived)
         guard self.configuration.rule.matches(bucket: event.bucket, key: event.key, rawBucket: self.buckets.raw) else {
             self.counters.add(.eventsFilteredOut)
@@ -91,6 +99,12 @@ package final class Pipeline: Service, ObjectEventSink {
     }
 
     package func run() async throws {
+        let (spawn, continuation) = AsyncStream<PipelineStore.Execution>.makeStream()
+        self.spawnContinuation.withLock { $0 = continuation }
+        defer {
+            self.spawnContinuation.withLock { $0 = nil }
+            continuation.finish()
+        }
         try await withThrowingDiscardingTaskGroup { group in
             var cursor: Int64 = 0
             var resumed = 0
@@ -108,7 +122,7 @@ package final class Pipeline: Service, ObjectEventSink {
                 self.logger.info("resuming \(resumed) executions a previous run left in flight")
             }
             group.addTask { try await self.busLoop() }
-            for await execution in self.spawn.cancelOnGracefulShutdown() {
+            for await execution in spawn.cancelOnGracefulShutdown() {
                 group.addTask { await self.runExecution(execution, resumed: false) }
             }
             group.cancelAll()
@@ -117,8 +131,17 @@ package final class Pipeline: Service, ObjectEventSink {
 
     /// Ends ``run()`` (the emulator calls this when it stops).
     func stop() {
-        self.spawnContinuation.finish()
+        self.spawnContinuation.withLock { $0 }?.finish()
         self.wake.finish()
+    }
+
+    /// Whether a pipeline restart holds the pipeline down (``deliver(_:)`` refuses events).
+    package var isDown: Bool { self.down.load(ordering: .acquiring) }
+
+    /// Set by the restart supervisor around a stop.
+    func setDown(_ down: Bool) {
+        self.down.store(down, ordering: .releasing)
+        if !down { self.wake.signal() }
     }
 
     private func busLoop() async throws {
@@ -166,7 +189,7 @@ package final class Pipeline: Service, ObjectEventSink {
         }
         let execution = try await self.store.startExecution(Self.newExecution(for: delivery.event, source: "event"), delivery: delivery.id)
         self.counters.add(.executionsStarted)
-        self.spawnContinuation.yield(execution)
+        self.spawnContinuation.withLock { $0 }?.yield(execution)
     }
 
     // MARK: Executions
@@ -177,7 +200,7 @@ package final class Pipeline: Service, ObjectEventSink {
         if let name { execution.executionId = name }
         let stored = try await self.store.startExecution(execution, delivery: nil)
         self.counters.add(.executionsStarted)
-        self.spawnContinuation.yield(stored)
+        self.spawnContinuation.withLock { $0 }?.yield(stored)
         return stored
     }
 
@@ -194,6 +217,8 @@ package final class Pipeline: Service, ObjectEventSink {
     /// Drives one execution to its end. Cancellation (shutdown) leaves it RUNNING in the store,
     /// to be resumed by the next start.
     func runExecution(_ stored: PipelineStore.Execution, resumed: Bool) async {
+        guard self.inFlight.withLock({ $0.insert(stored.executionId).inserted }) else { return }
+        defer { _ = self.inFlight.withLock { $0.remove(stored.executionId) } }
         var execution = stored
         guard let event = try? ObjectCreatedEvent.decode(json: Data(execution.eventJSON.utf8)) else {
             execution.status = .failed
@@ -208,4 +233,9 @@ package final class Pipeline: Service, ObjectEventSink {
         var runner = ExecutionRunner(pipeline: self, event: event, execution: execution, resumed: resumed)
         await runner.run()
     }
+}
+
+/// The pipeline is stopped by a pipeline-restart fault: the event stays pending in the outbox.
+struct PipelineStoppedError: Error, CustomStringConvertible {
+    var description: String { "the pipeline is stopped (pipeline-restart fault); the event stays pending" }
 }

@@ -26,6 +26,9 @@ struct S3Server: Sendable {
     let jsonRouter: JSONProtocolRouter?
     /// `/_csvstorm/…`, when the pipeline runs.
     let control: PipelineControl?
+    /// The fault plan in force (asked before every request) and `/_csvstorm/faults`.
+    let faults: EmulatorFaults?
+    let faultControl: FaultControl?
 
     init(
         configuration: EmulatorConfiguration,
@@ -33,6 +36,7 @@ struct S3Server: Sendable {
         blobs: BlobStore,
         jsonRouter: JSONProtocolRouter? = nil,
         control: PipelineControl? = nil,
+        faults: EmulatorFaults? = nil,
         onObjectCreated: @escaping @Sendable () -> Void
     ) {
         self.configuration = configuration
@@ -40,6 +44,8 @@ struct S3Server: Sendable {
         self.blobs = blobs
         self.jsonRouter = jsonRouter
         self.control = control
+        self.faults = faults
+        self.faultControl = faults.map { FaultControl(faults: $0, credentials: configuration.credentials, hasPipeline: control != nil) }
         self.onObjectCreated = onObjectCreated
         self.logger = configuration.logger
         let credentials = configuration.credentials
@@ -61,8 +67,22 @@ struct S3Server: Sendable {
         let requestId = self.requestIds.next()
         let source = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let s3 = S3Request(head: request.head, requestId: requestId, sourceIPAddress: source)
+        var request = request
+        var pacing: EndpointPacing?
+        if let faults = self.faults {
+            switch await faults.intercept(s3, body: request.body, channel: channel) {
+            case .serve(let paced):
+                pacing = paced
+                if let paced { request.body = paced.requestBody(request.body) }
+            case .answer(let head, let body):
+                try await writer.write(response: head, body: body)
+                return
+            case .dropped:
+                return
+            }
+        }
         if let answer = await self.handleNonS3(s3, body: request.body) {
-            try await writer.write(response: answer.head, body: answer.body)
+            try await writer.write(response: answer.head, body: pacing?.responseBody(answer.body) ?? answer.body)
             return
         }
         let isHead = s3.method == .head
@@ -102,7 +122,9 @@ struct S3Server: Sendable {
         if response.status == .noContent || response.status == .notModified {
             response.headers[.contentLength] = nil
         }
-        try await writer.write(response: HTTPResponse(status: response.status, headerFields: response.headers), body: response.body)
+        try await writer.write(
+            response: HTTPResponse(status: response.status, headerFields: response.headers), body: pacing?.responseBody(response.body) ?? response.body
+        )
     }
 
     /// The pipeline's other faces on the same port: the JSON 1.0 services (`POST /` with
@@ -120,6 +142,8 @@ struct S3Server: Sendable {
                 return Self.jsonAnswer(.error(status: 413, type: "com.amazon.coral.service#SerializationException", message: "request body over 16 MiB"))
             }
             answer = await router.handle(method: "POST", path: "/", query: request.rawQuery, headers: request.signingHeaders, body: bytes)
+        } else if let faultControl = self.faultControl, request.rawPath == FaultControl.path {
+            answer = await faultControl.handle(request, body: body)
         } else if let control = self.control, request.rawPath.hasPrefix(PipelineControl.prefix) {
             answer = await control.handle(method: request.method.rawValue, path: request.rawPath, query: request.query)
         } else {

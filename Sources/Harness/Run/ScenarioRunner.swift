@@ -86,8 +86,10 @@ package struct ScenarioRunner: Sendable {
             switch scenario.target {
             case .emulated(let emulated):
                 var configuration = EmulatorConfiguration(listener: .init(port: 0), multipart: .init(minimumPartSize: Int64(Execution.emulatorMinimumPartSize)))
-                let hooks = injector.map { injector in PipelineFaultHooks.from(injector) { state.elapsed } } ?? PipelineFaultHooks()
-                configuration.pipeline = emulated.pipelineConfiguration(schema: schema, defaultSeed: scenario.dataset.seed, faults: hooks)
+                // The emulator owns the run's injector: its endpoint (S3, DynamoDB, SQS), its pipeline
+                // hooks and pipeline restarts follow the plan, on the run's clock.
+                configuration.faults = injector.map { injector in FaultInjection(injector: injector, source: self.options.scenarioPath) { state.elapsed } }
+                configuration.pipeline = emulated.pipelineConfiguration(schema: schema, defaultSeed: scenario.dataset.seed, faults: PipelineFaultHooks())
                 report = try await withEmulator(configuration) { endpoint in
                     try await execution.run(target: try RunTarget.emulated(endpoint, minimumPartSize: Execution.emulatorMinimumPartSize))
                 }
