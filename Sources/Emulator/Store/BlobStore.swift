@@ -54,12 +54,14 @@ package struct BlobStore: Sendable {
     }
 
     /// Starts writing a new blob.
-    package func makeWriter(checksums: Set<ChecksumAlgorithm>) throws(S3Error) -> BlobWriter {
+    /// - Parameter md5: compute the MD5 (the ETag of a plain object). Without it,
+    ///   ``BlobDigests/md5`` is empty (for objects whose ETag is not an MD5, as SSE-KMS objects').
+    package func makeWriter(checksums: Set<ChecksumAlgorithm>, md5: Bool = true) throws(S3Error) -> BlobWriter {
         let name = Self.newName()
         let tmp = "\(self.root)/tmp/\(name)"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw S3Error(.internalError, "cannot create \(tmp): errno \(errno)") }
-        return BlobWriter(name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums)
+        return BlobWriter(name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums, md5: md5)
     }
 
     /// Removes blobs (after the metadata that referred to them is gone). Missing files are fine.
@@ -126,11 +128,11 @@ package final class BlobWriter {
     private let fsync: Bool
     private var committed = false
     package private(set) var size: Int64 = 0
-    private var md5 = Insecure.MD5()
+    private var md5: Insecure.MD5? = Insecure.MD5()
     private var crc32: CRC32?
     private var crc32c: CRC32C?
 
-    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>) {
+    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: Bool) {
         self.name = name
         self.tmpPath = tmpPath
         self.finalPath = finalPath
@@ -138,6 +140,7 @@ package final class BlobWriter {
         self.fsync = fsync
         if checksums.contains(.crc32) { self.crc32 = CRC32() }
         if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
+        if !md5 { self.md5 = nil }
     }
 
     deinit {
@@ -179,7 +182,7 @@ package final class BlobWriter {
         let fd = self.fd
         let side = SideWork(crc32: self.crc32, crc32c: self.crc32c, sha256: sha256)
         async let done: SideWork = Self.sideWork(fd: fd, buffer: buffer, side)
-        buffer.withUnsafeReadableBytes { self.md5.update(bufferPointer: $0) }
+        buffer.withUnsafeReadableBytes { self.md5?.update(bufferPointer: $0) }
         let result = try await done
         self.crc32 = result.crc32
         self.crc32c = result.crc32c
@@ -205,7 +208,7 @@ package final class BlobWriter {
     }
 
     private func hash(_ bytes: UnsafeRawBufferPointer) {
-        self.md5.update(bufferPointer: bytes)
+        self.md5?.update(bufferPointer: bytes)
         if self.crc32c != nil { self.crc32c!.update(bytes) }
         if self.crc32 != nil { self.crc32!.update(bytes) }
     }
@@ -233,7 +236,7 @@ package final class BlobWriter {
         var checksums: [ChecksumAlgorithm: String] = [:]
         if let crc32 = self.crc32 { checksums[.crc32] = crc32.base64 }
         if let crc32c = self.crc32c { checksums[.crc32c] = crc32c.base64 }
-        return BlobDigests(size: self.size, md5: Array(self.md5.finalize()), checksums: checksums)
+        return BlobDigests(size: self.size, md5: self.md5.map { Array($0.finalize()) } ?? [], checksums: checksums)
     }
 
     /// Moves the finished file into `blobs/`. After this, the caller owns the blob (it must be

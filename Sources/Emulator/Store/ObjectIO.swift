@@ -49,8 +49,12 @@ package struct ObjectIO: Sendable {
         return Array(out[0..<filled])
     }
 
+    /// A new object. Pipeline outputs are written as the stack writes them, SSE-KMS encrypted:
+    /// such an object's ETag is not the MD5 of its content (S3 documents this), so none is
+    /// computed — the ETag is derived from the object's CRC32C and size instead, and the CRC32C
+    /// is kept as the object's full-object checksum.
     package func makeWriter(bucket: String, key: String) throws -> ObjectWriter {
-        ObjectWriter(io: self, bucket: bucket, key: key, blob: try self.blobs.makeWriter(checksums: []))
+        ObjectWriter(io: self, bucket: bucket, key: key, blob: try self.blobs.makeWriter(checksums: [.crc32c], md5: false))
     }
 }
 
@@ -71,6 +75,16 @@ package final class ObjectWriter {
 
     package var size: Int64 { self.blob.size }
 
+    /// 32 hex digits from the CRC32C and the size: opaque, stable for the content, not an MD5.
+    static func kmsStyleETag(crc: String, size: Int64) -> String {
+        let crcBytes = Data(base64Encoded: crc).map(Array.init) ?? []
+        var value: UInt64 = 0
+        for byte in crcBytes { value = value << 8 | UInt64(byte) }
+        let a = String(value, radix: 16)
+        let b = String(UInt64(bitPattern: size), radix: 16)
+        return String(repeating: "0", count: 16 - a.count) + a + String(repeating: "0", count: 16 - b.count) + b
+    }
+
     package func write(_ bytes: UnsafeRawBufferPointer) throws {
         try self.blob.append(bytes)
     }
@@ -86,10 +100,11 @@ package final class ObjectWriter {
         self.published = true
         let digests = try self.blob.finish()
         try self.blob.commit()
+        let crc = digests.checksums[.crc32c]
         let new = NewObject(
-            bucket: self.bucket, key: self.key, size: digests.size, etag: digests.md5Hex, contentType: contentType,
-            userMetadata: metadata, checksum: nil, segments: [Segment(blob: self.blob.name, size: digests.size)], partCount: nil,
-            lastModified: Date()
+            bucket: self.bucket, key: self.key, size: digests.size, etag: digests.md5.isEmpty ? Self.kmsStyleETag(crc: crc ?? "", size: digests.size) : digests.md5Hex,
+            contentType: contentType, userMetadata: metadata, checksum: crc.map { ChecksumValue(algorithm: .crc32c, value: $0, type: "FULL_OBJECT") },
+            segments: [Segment(blob: self.blob.name, size: digests.size)], partCount: nil, lastModified: Date()
         )
         let context = EventContext(
             requestId: RequestIdGenerator.shared.next(), reason: .putObject, region: self.io.region, account: self.io.accountId,

@@ -77,6 +77,19 @@ extension Scenario.Emulated {
             retrier(["ECS.AmazonECSException", "ECS.ThrottlingException"], self.workflow.launchRetry),
             retrier(["States.TaskFailed"], self.workflow.taskRetry),
         ]
+        var faults = faults
+        if self.processor.dropOutput > 0 {
+            let fraction = self.processor.dropOutput
+            let seed = self.seed ?? defaultSeed
+            let injected = faults.task
+            faults.task = { bucket, key in
+                if let fault = injected?(bucket, key) { return fault }
+                // A seeded choice by key: the same files lose their output on every run.
+                var hasher = FNV1a(seed: seed)
+                hasher.add(key)
+                return Double(hasher.value >> 11) * 0x1.0p-53 < fraction ? .dropOutput : nil
+            }
+        }
         return PipelineConfiguration(
             eventRetryPolicy: EventRetryPolicy(maximumRetryAttempts: self.events.maxRetryAttempts, maximumEventAgeSeconds: Int(self.events.maxEventAge.secondsValue)),
             duplicateRate: self.events.duplicateRate,
@@ -93,3 +106,17 @@ extension Scenario.Emulated {
     }
 }
 
+
+/// FNV-1a over UTF-8, seeded: a stable hash for seeded per-key choices.
+struct FNV1a {
+    private(set) var value: UInt64
+
+    init(seed: UInt64) { self.value = 0xcbf2_9ce4_8422_2325 ^ seed }
+
+    mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            self.value ^= UInt64(byte)
+            self.value &*= 0x0000_0100_0000_01B3
+        }
+    }
+}

@@ -115,8 +115,9 @@ extension Scenario {
             if let value = tasks["launchLatency"] { emulated.tasks.launchLatency = try value.durationDistribution() }
         }
         if let processor = node["processor"] {
-            try processor.checkKeys(allowed: ["duration"])
+            try processor.checkKeys(allowed: ["duration", "dropOutput"])
             if let value = processor["duration"] { emulated.processor.duration = try value.durationDistribution() }
+            if let value = processor["dropOutput"] { emulated.processor.dropOutput = try value.fraction() }
         }
         if let workflow = node["workflow"] {
             try workflow.checkKeys(allowed: workflowKeys)

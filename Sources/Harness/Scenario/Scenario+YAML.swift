@@ -70,7 +70,7 @@ extension Scenario {
                     ("launchBucket", Self.mapping([("burst", Self.node(emulated.tasks.launchBurst)), ("refillPerSecond", Self.node(emulated.tasks.launchRefillPerSecond))], .implicit, .flow)),
                     ("launchLatency", Self.node(emulated.tasks.launchLatency)),
                 ])),
-                ("processor", Self.mapping([("duration", Self.node(emulated.processor.duration))])),
+                ("processor", Self.mapping([("duration", Self.node(emulated.processor.duration)), ("dropOutput", Self.node(emulated.processor.dropOutput))])),
                 ("workflow", Self.mapping([("launchRetry", Self.node(emulated.workflow.launchRetry)), ("taskRetry", Self.node(emulated.workflow.taskRetry))])),
                 ("events", Self.mapping([
                     ("maxRetryAttempts", Self.node(emulated.events.maxRetryAttempts)),

@@ -118,9 +118,14 @@ extension Scenario {
         package struct Processor: Sendable, Equatable {
             /// Production time a task runs at least. Default uniform 5–10 min.
             package var duration: DurationDistribution = .uniform(min: .seconds(300), max: .seconds(600))
+            /// A processor bug on purpose: this fraction of files (a seeded choice by key) is
+            /// reported processed but its output is never written — data the audit must
+            /// report `lost` (exit 108). Default 0.
+            package var dropOutput: Double = 0
 
-            package init(duration: DurationDistribution = .uniform(min: .seconds(300), max: .seconds(600))) {
+            package init(duration: DurationDistribution = .uniform(min: .seconds(300), max: .seconds(600)), dropOutput: Double = 0) {
                 self.duration = duration
+                self.dropOutput = dropOutput
             }
         }
 
