@@ -228,6 +228,16 @@ struct ScenarioParsingTests {
         #expect(second.thresholds.map(\.name) == first.thresholds.map(\.name))
     }
 
+    @Test func processorDropOutputParsesValidatesAndRoundTrips() throws {
+        let yaml = Self.minimal + "\ntarget: { emulated: { processor: { dropOutput: 0.5 } } }"
+        let scenario = try Scenario.parse(yaml: yaml, file: "s.yaml")
+        guard case let .emulated(emulated) = scenario.target else { Issue.record("not emulated"); return }
+        #expect(emulated.processor.dropOutput == 0.5)
+        let again = try Scenario.parse(yaml: scenario.resolvedYAML(), file: "r.yaml")
+        #expect(again.target == scenario.target)
+        #expect(error(Self.minimal + "\ntarget: { emulated: { processor: { dropOutput: 2 } } }") == "s.yaml:9:48: error: target.emulated.processor.dropOutput: expected a fraction 0…1, found 2.0")
+    }
+
     @Test func endpointRoundTrips() throws {
         let yaml = """
             name: ep
