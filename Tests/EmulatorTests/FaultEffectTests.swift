@@ -87,7 +87,7 @@ struct FaultEffectTests {
                 select: {service: [s3, dynamodb], operation: [GetObject, DescribeTable]}
                 effect: status-500
             """
-        var configuration = try TestPipeline.emulator(try TestPipeline.configuration())
+        var configuration = TestPipeline.emulator(try TestPipeline.configuration())
         configuration.faults = .startingNow(try Self.plan(yaml), source: "test.yaml")
         try await TestPipeline.withClients(configuration) { clients, endpoint in
             _ = try await clients.s3.putObject(bucket: "raw", key: "other/x.txt", body: ByteBuffer(string: "x"))
@@ -212,6 +212,32 @@ struct FaultEffectTests {
                 let elapsed = clock.now - start
                 #expect(body.readBytes(length: body.readableBytes) == bytes)
                 #expect(elapsed >= .milliseconds(850) && elapsed < .seconds(4), "\(elapsed)")
+            }
+        }
+    }
+
+    @Test("slicing: an answer moves in slices with a pause between them; the bytes arrive intact")
+    func slicing() async throws {
+        let yaml = """
+            faults:
+              - kind: endpoint-outage
+                window: always
+                select: {service: s3, operation: GetObject}
+                effect: slicing
+                slice-bytes: 1024
+                slice-delay: 100ms
+            """
+        try await withEmulator(try Self.configuration(yaml)) { endpoint in
+            try await TestEmulator.withHTTPClient { http in
+                let s3 = try Self.s3(http, endpoint, retry: .disabled)
+                let bytes = TestEmulator.bytes(count: 6 * 1024, seed: 4)
+                _ = try await s3.putObject(bucket: "raw", key: "s.bin", body: TestEmulator.buffer(bytes))
+                let clock = ContinuousClock()
+                let start = clock.now
+                var body = try await s3.getObject(bucket: "raw", key: "s.bin").body.collect(upTo: 1 << 20)
+                let elapsed = clock.now - start
+                #expect(body.readBytes(length: body.readableBytes) == bytes)
+                #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(5), "6 slices, 100 ms apart: \(elapsed)")
             }
         }
     }

@@ -138,8 +138,11 @@ package final class EmulatorFaults: Sendable {
                 }
                 channel.closeFuture.whenComplete { _ in once.resume() }
                 let nanoseconds = Int64(self.maximumHang.components.seconds) * 1_000_000_000
-                channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { once.resume() }
-                once.onResume { _ = self.state.withLock { $0.hangs.removeValue(forKey: id) } }
+                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { once.resume() }
+                once.onResume {
+                    timer.cancel()
+                    _ = self.state.withLock { $0.hangs.removeValue(forKey: id) }
+                }
             }
         } onCancel: {
             once.resume()
