@@ -36,7 +36,7 @@ struct ScenarioShippedFilesTests {
         // The leading comment says what the scenario is for and what to expect.
         let text = try String(contentsOf: Self.directory.appendingPathComponent(file), encoding: .utf8)
         #expect(text.hasPrefix("# \(scenario.name) — "))
-        #expect(text.contains("# Expect: exit "))
+        #expect(text.contains("\n# Expect: "))
         #expect(!scenario.thresholds.isEmpty)
         if let faults = scenario.faults {
             let plan = try FaultPlan(node: faults.node, file: faults.file)
