@@ -130,8 +130,9 @@ struct CommandTests {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let state = work + "/state"
         _ = try PipelineRealClientTests.prepareInputs(work)
-        // Tasks take 3–6 s (production 5–10 min × 0.01): long enough to be killed mid-run.
-        let arguments = ["--time-scale", "0.01"]
+        // Tasks take 15–30 s (production 5–10 min × 0.05): all three are still running when
+        // the kill comes, however slowly a loaded machine lets awscli upload them.
+        let arguments = ["--time-scale", "0.05"]
 
         let first = try Server(binary: binary, stateDirectory: state, extraArguments: arguments)
         let url = try await first.waitForEndpoint()

@@ -279,7 +279,7 @@ struct PipelineTests {
     func throttledStarts() async throws {
         let schema = try TestPipeline.schema("transactions")
         let pipeline = try TestPipeline.configuration(
-            launcher: .init(burst: 1, refillPerSecond: 4, maxRunningTasks: 100, launchLatency: .fixed(0)),
+            launcher: .init(burst: 1, refillPerSecond: 0.5, maxRunningTasks: 100, launchLatency: .fixed(0)),
             workflow: JobWorkflow.Definition(
                 taskRetriers: [StatesRetrier(errorEquals: ["ECS.ThrottlingException", "ECS.AmazonECSException"], intervalSeconds: 0.2, backoffRate: 1.5, maxAttempts: 8)],
                 ledgerRetriers: [], taskCatchers: [StatesCatcher(errorEquals: ["States.ALL"], next: "RecordJobFailed")]
@@ -287,9 +287,15 @@ struct PipelineTests {
         )
         try await TestPipeline.withClients(TestPipeline.emulator(pipeline)) { clients, endpoint in
             var events: [ObjectCreatedEvent] = []
-            for i in 0..<4 {
-                let (input, _) = try TestPipeline.generate(schema, seed: UInt64(i), rows: 20)
-                _ = try await clients.s3.putObject(bucket: "raw", key: "t\(i).csv", body: ByteBuffer(bytes: input))
+            // All four at once: one token, then one every 2 s, so at least two starts throttle
+            // however slowly a loaded machine delivers the events.
+            let s3 = clients.s3
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<4 {
+                    let (input, _) = try TestPipeline.generate(schema, seed: UInt64(i), rows: 20)
+                    group.addTask { _ = try await s3.putObject(bucket: "raw", key: "t\(i).csv", body: ByteBuffer(bytes: input)) }
+                }
+                try await group.waitForAll()
             }
             for i in 0..<4 { events.append(try await TestPipeline.event(for: "t\(i).csv", endpoint)) }
             for event in events {

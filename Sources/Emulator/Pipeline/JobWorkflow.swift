@@ -28,7 +28,7 @@ package struct JobWorkflow: Sendable {
                 StatesRetrier(errorEquals: ["States.TaskFailed"], intervalSeconds: 2, backoffRate: 2, maxAttempts: 1),
             ],
             ledgerRetriers: [
-                StatesRetrier(errorEquals: ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException"], intervalSeconds: 0.5, backoffRate: 2, maxAttempts: 6, jitterStrategy: .full),
+                StatesRetrier(errorEquals: ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException", "DynamoDB.InternalServerError"], intervalSeconds: 0.5, backoffRate: 2, maxAttempts: 6, jitterStrategy: .full),
             ],
             taskCatchers: [StatesCatcher(errorEquals: ["States.ALL"], next: "RecordJobFailed")]
         )

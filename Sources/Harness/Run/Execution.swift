@@ -200,14 +200,27 @@ struct Execution: Sendable {
 
     // MARK: Observation
 
-    /// Scans the ledger at most once per poll interval (observation must not distort the run).
+    /// Scans the ledger at most once per poll interval, and never more than 10% of the time:
+    /// a scan that took d waits at least 9·d before the next (a scan reads the whole table, so
+    /// observation must back off as the table grows rather than distort the run it measures).
     private func observe(reader: AuditReader, stop: StopFlag) async {
-        let interval = self.runner.options.ledgerPollInterval
         while !stop.isSet, !Task.isCancelled {
-            await self.scanLedger(reader: reader)
+            let took = await self.timedScan(reader: reader)
             self.injector?.advance(to: self.state.elapsed)
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: self.pause(after: took))
         }
+    }
+
+    private func timedScan(reader: AuditReader) async -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        await self.scanLedger(reader: reader)
+        return clock.now - start
+    }
+
+    /// The wait after a scan that took `took`.
+    func pause(after took: Duration) -> Duration {
+        max(self.runner.options.ledgerPollInterval, took * 9)
     }
 
     /// One scan of the ledger: this run's records. Returns how many are RUNNING (nil: unreadable).
@@ -258,7 +271,10 @@ struct Execution: Sendable {
         let quiescence = self.scenario.quiescence
         let deadline = ContinuousClock.now + quiescence.deadline
         while ContinuousClock.now < deadline, !Task.isCancelled {
+            let clock = ContinuousClock()
+            let scanStart = clock.now
             let running = await self.scanLedger(reader: reader)
+            let took = clock.now - scanStart
             let pending = self.state.uploads.filter { ($0.outcome == "ok" || $0.outcome == "info") && !$0.terminalSeen }.count
             if pending == 0 { return }
             var emulatorIdle = true
@@ -266,7 +282,7 @@ struct Execution: Sendable {
                 emulatorIdle = health["executions"]?["RUNNING"]?.intValue == 0 && health["deliveries"]?["pending"]?.intValue == 0
             }
             if running == 0, emulatorIdle, ContinuousClock.now - self.state.lastChange >= quiescence.idle { return }
-            try? await Task.sleep(for: self.runner.options.ledgerPollInterval)
+            try? await Task.sleep(for: self.pause(after: took))
         }
     }
 

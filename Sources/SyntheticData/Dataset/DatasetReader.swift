@@ -40,7 +40,13 @@ public final class DatasetReader {
         var sample = 0
         for row in 0..<32 { sample += encoder.rowBytes(row).count }
         let average = max(1, sample / 32)
-        self.rowsPerBlock = max(16, (1 << 20) / average)
+        var rowsPerBlock = max(16, (1 << 20) / average)
+        if case let .bytes(bytes) = recipe.requested {
+            // A small file gets a small block (output is cut at a row boundary either way, so
+            // the block size never changes the bytes): 1 KiB files no longer generate 1 MiB.
+            rowsPerBlock = min(rowsPerBlock, max(16, 2 * (bytes / average) + 16))
+        }
+        self.rowsPerBlock = rowsPerBlock
         self.blockCapacity = rowsPerBlock * encoder.maxRowBytes
         switch recipe.requested {
         case let .rows(rows):
