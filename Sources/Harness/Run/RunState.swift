@@ -36,13 +36,19 @@ package final class RunState: Sendable {
         var inFlight = 0
         var bytesUploaded: Int64 = 0
         var lastChange = ContinuousClock.now
+        var stages: StageMetrics?
     }
 
     private let inner = Mutex(Inner())
     package let origin = ContinuousClock.now
     package let startDate = Date()
 
-    package init() {}
+    /// - Parameter stages: per-stage e2e and backlog of a ramping run (where it saturated).
+    package init(stages: StageMetrics? = nil) {
+        self.inner.withLock { $0.stages = stages }
+    }
+
+    package var stages: StageMetrics? { self.inner.withLock { $0.stages } }
 
     /// The run's elapsed time now.
     package var elapsed: Duration { ContinuousClock.now - self.origin }
@@ -120,13 +126,16 @@ package final class RunState: Sendable {
                 if let acknowledged = upload.acknowledged {
                     inner.metrics.record(.pipelineLatency, .secondsValue(max(0, finished.timeIntervalSince(acknowledged))))
                 }
-                inner.metrics.record(.e2eLatency, .secondsValue(max(0, finished.timeIntervalSince(upload.intendedStart))))
+                let e2e = Duration.secondsValue(max(0, finished.timeIntervalSince(upload.intendedStart)))
+                inner.metrics.record(.e2eLatency, e2e)
+                inner.stages?.record(e2e: e2e, intendedStart: .secondsValue(upload.intendedStart.timeIntervalSince(self.startDate)))
                 inner.metrics.increment(terminal.status == .succeeded ? .jobsSucceeded : .jobsFailed)
                 inner.timeline.completion(at: time)
             }
             inner.ledger = grouped
             let backlog = inner.uploads.values.filter { $0.outcome == "ok" && !$0.terminalSeen }.count
             inner.metrics.set(.pipelineBacklog, Double(backlog))
+            inner.stages?.sampleBacklog(backlog, at: time)
             return newlyTerminal
         }
     }

@@ -68,7 +68,7 @@ package struct ScenarioRunner: Sendable {
         } catch {
             return Outcome(exitCode: .invalidScenario, resultsDirectory: nil, message: "\(error)")
         }
-        let state = RunState()
+        let state = RunState(stages: StageMetrics(scenario: scenario))
         let results: ResultsWriter
         let events: EventsWriter
         do {
@@ -119,7 +119,7 @@ package struct ScenarioRunner: Sendable {
         do {
             summary = try results.writeAll(
                 scenario: scenario, registry: registry, timeline: timeline, auditObjects: report.auditObjects, start: state.startDate,
-                end: report.end, aborted: report.aborted, harness: usage, exitCode: exitCode
+                end: report.end, aborted: report.aborted, harness: usage, exitCode: exitCode, stages: state.stages
             )
         } catch {
             return Outcome(exitCode: .internalError, resultsDirectory: results.directory.path, message: "cannot write results: \(error)")
@@ -148,6 +148,7 @@ package struct ScenarioRunner: Sendable {
         }
         for result in thresholds { lines.append("  threshold \(result.passed ? "✓" : "✗") \(result.message)") }
         lines.append(String(format: "  harness: %.2f CPU s (%.2f ms per upload), peak RSS %d MiB", usage.cpuSeconds, uploads > 0 ? usage.cpuSeconds * 1000 / Double(uploads) : 0, usage.peakRSSBytes >> 20))
+        if let saturation = summary.saturation { lines.append("  saturation: \(saturation)") }
         lines.append("  results: \(directory)")
         return lines.joined(separator: "\n")
     }
