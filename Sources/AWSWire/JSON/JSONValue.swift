@@ -1,7 +1,7 @@
 import Foundation
 
 /// A JSON document as a value: what the AWS JSON 1.0 protocols (DynamoDB, SQS) send and
-/// receive. Small bodies only; parsed with Foundation's `JSONDecoder`.
+/// receive. Parsed by ``JSONParser``; serialized with Foundation's `JSONEncoder`.
 package enum JSONValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
@@ -42,11 +42,8 @@ package enum JSONValue: Sendable, Hashable, Codable {
 
     /// Parses a JSON document; throws ``JSONValueError`` when it is not JSON.
     package static func parse(_ bytes: some Collection<UInt8>) throws(JSONValueError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw JSONValueError(message: "malformed JSON: \(error)")
-        }
+        var parser = JSONParser(Array(bytes))
+        return try parser.parseDocument()
     }
 
     /// The document as UTF-8 bytes (keys sorted, slashes unescaped).
