@@ -373,7 +373,8 @@ struct FaultEffectTests {
     func pipelineRestart() async throws {
         let pipeline = PipelineConfiguration(
             launcher: .init(launchLatency: .fixed(0)),
-            processor: .init(schemas: [try TestPipeline.schema("customers")], duration: .fixed(2)),
+            // A 6 s task: long enough that a loaded machine still applies the restart while it runs.
+            processor: .init(schemas: [try TestPipeline.schema("customers")], duration: .fixed(6)),
             timeScale: 1
         )
         try await TestPipeline.withClients(TestPipeline.emulator(pipeline)) { clients, endpoint in
@@ -383,7 +384,7 @@ struct FaultEffectTests {
             let (first, _) = try TestPipeline.generate(schema, seed: 21, rows: 100)
             _ = try await clients.s3.putObject(bucket: "raw", key: "in/first.csv", body: ByteBuffer(bytes: first))
             let firstEvent = try await TestPipeline.event(for: "in/first.csv", endpoint)
-            // Wait until its task runs (a 2 s task), then restart the pipeline with 2 s downtime.
+            // Wait until its task runs, then restart the pipeline with 2 s downtime.
             let clock = ContinuousClock()
             let deadline = clock.now + .seconds(20)
             var running: JSONValue?
