@@ -19,10 +19,8 @@ package enum AuditClassifier {
         package var leakedValues: Int
         /// The output's data rows differ from the recipe's.
         package var rowMismatch: Bool
-        /// The quiescence deadline passed before everything ended.
-        package var deadlinePassed: Bool
 
-        package init(outcome: String?, expectedMalformed: Bool, records: [JobLedgerRecord], deadLettered: Bool = false, outputExists: Bool? = nil, leakedValues: Int = 0, rowMismatch: Bool = false, deadlinePassed: Bool = false) {
+        package init(outcome: String?, expectedMalformed: Bool, records: [JobLedgerRecord], deadLettered: Bool = false, outputExists: Bool? = nil, leakedValues: Int = 0, rowMismatch: Bool = false) {
             self.outcome = outcome
             self.expectedMalformed = expectedMalformed
             self.records = records
@@ -30,7 +28,6 @@ package enum AuditClassifier {
             self.outputExists = outputExists
             self.leakedValues = leakedValues
             self.rowMismatch = rowMismatch
-            self.deadlinePassed = deadlinePassed
         }
     }
 

@@ -228,12 +228,7 @@ struct Execution: Sendable {
     private func scanLedger(reader: AuditReader) async -> Int? {
         guard let records = try? await reader.ledgerRecords() else { return nil }
         let mine = records.filter { $0.key.hasPrefix(self.runPrefix) }
-        let terminal = self.state.observeLedger(mine, rawBucket: reader.target.buckets.raw)
-        if terminal > 0 {
-            for record in mine where record.status != .running {
-                _ = record  // terminal records are summarised in the audit; events.jsonl gets uploads and faults
-            }
-        }
+        self.state.observeLedger(mine, rawBucket: reader.target.buckets.raw)
         return mine.filter { $0.status == .running }.count
     }
 
@@ -300,7 +295,6 @@ struct Execution: Sendable {
     // MARK: Audit
 
     private func audit(reader: AuditReader, target: RunTarget, http: HTTPClient) async throws -> [AuditReport.Object] {
-        let deadlinePassed = false
         let records = try await reader.ledgerRecords().filter { $0.bucket == target.buckets.raw && $0.key.hasPrefix(self.runPrefix) }
         self.state.observeLedger(records, rawBucket: target.buckets.raw)
         var byKey: [String: [JobLedgerRecord]] = [:]
@@ -318,8 +312,7 @@ struct Execution: Sendable {
                 let dead = (deadLettered[upload.key] ?? 0) > 0
                 group.addTask {
                     var evidence = AuditClassifier.Evidence(
-                        outcome: upload.outcome, expectedMalformed: upload.malformed != nil, records: records, deadLettered: dead,
-                        deadlinePassed: deadlinePassed
+                        outcome: upload.outcome, expectedMalformed: upload.malformed != nil, records: records, deadLettered: dead
                     )
                     var detail: String?
                     if let record = records.first(where: { $0.status != .running }), let location = record.outputLocation, !location.isEmpty {
