@@ -51,13 +51,7 @@ package final class PipelineStore: Sendable {
     }
 
     package init(path: String, synchronousFull: Bool) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        let synchronous = synchronousFull ? "FULL" : "NORMAL"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.pool = try DatabasePool.emulatorStore(path: path, synchronousFull: synchronousFull)
         try Self.migrator.migrate(self.pool)
     }
 

@@ -48,12 +48,7 @@ package final class QueueStore: Sendable {
     let now: @Sendable () -> Date
 
     package init(path: String, now: @escaping @Sendable () -> Date) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.pool = try DatabasePool.emulatorStore(path: path)
         self.now = now
         try Self.migrator.migrate(self.pool)
     }

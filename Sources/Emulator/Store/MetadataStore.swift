@@ -8,13 +8,7 @@ package final class MetadataStore: Sendable {
     let pool: DatabasePool
 
     package init(path: String, synchronousFull: Bool) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        let synchronous = synchronousFull ? "FULL" : "NORMAL"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.pool = try DatabasePool.emulatorStore(path: path, synchronousFull: synchronousFull)
         try Self.migrator.migrate(self.pool)
     }
 
@@ -277,5 +271,19 @@ package final class MetadataStore: Sendable {
 
     static func insertEvent(_ db: Database, _ event: ObjectCreatedEvent) throws {
         try db.execute(sql: "INSERT INTO event (json) VALUES (?)", arguments: [try event.jsonData()])
+    }
+}
+
+extension DatabasePool {
+    /// A WAL pool as every emulator store opens it: a 10 s busy timeout and
+    /// `synchronous = NORMAL` (or `FULL`, which survives power loss).
+    static func emulatorStore(path: String, synchronousFull: Bool = false) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let synchronous = synchronousFull ? "FULL" : "NORMAL"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        return try DatabasePool(path: path, configuration: configuration)
     }
 }
