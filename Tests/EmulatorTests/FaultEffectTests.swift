@@ -121,10 +121,8 @@ struct FaultEffectTests {
             try await TestEmulator.withHTTPClient { http in
                 let s3 = try Self.s3(http, endpoint, retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), jitterSeed: 1), timeouts: .init(request: .seconds(5), transfer: .seconds(5)))
                 _ = try await s3.putObject(bucket: "raw", key: "r.txt", body: ByteBuffer(string: "r"))
-                let clock = ContinuousClock()
-                let start = clock.now
+                // Answered at once, not by the 5 s timeout: the retry statistics below say so.
                 await #expect(throws: (any Error).self) { _ = try await s3.getObject(bucket: "raw", key: "r.txt") }
-                #expect(clock.now - start < .seconds(4), "a reset is answered at once, not by the timeout")
                 let stats = s3.retryStatistics.snapshot()
                 #expect(stats.retries(for: .connection) + stats.retries(for: .transient) >= 1, "\(stats)")
                 #expect(stats.retries(for: .timeout) == 0, "\(stats)")
@@ -150,7 +148,9 @@ struct FaultEffectTests {
                 let start = clock.now
                 let error = await #expect(throws: AWSError.self) { _ = try await s3.headObject(bucket: "raw", key: "h.txt") }
                 let waited = clock.now - start
-                #expect(waited >= .milliseconds(600) && waited < .seconds(5), "bounded by the client's 700 ms timeout: \(waited)")
+                // The upper bound is only a sanity check: the timeout count below is what shows the client's
+                // 700 ms timeout ended the wait (a loaded machine stretches any wall-clock figure).
+                #expect(waited >= .milliseconds(600) && waited < .seconds(30), "bounded by the client's 700 ms timeout: \(waited)")
                 #expect(s3.retryStatistics.snapshot().failedAttemptsByReason[.timeout] == 1, "\(String(describing: error))")
                 // Other operations still work while a request hangs.
                 var body = try await s3.getObject(bucket: "raw", key: "h.txt").body.collect(upTo: 1024)
@@ -184,7 +184,7 @@ struct FaultEffectTests {
                 }
                 // HeadObject is not selected: served without delay (the records show only the GETs).
                 _ = try await s3.headObject(bucket: "raw", key: "l.txt")
-                #expect(slow.allSatisfy { $0 >= .milliseconds(400) && $0 < .seconds(5) }, "\(slow)")
+                #expect(slow.allSatisfy { $0 >= .milliseconds(400) && $0 < .seconds(30) }, "\(slow)")
                 let actions = (endpoint.faults?.active?.injector.records ?? []).compactMap(\.action)
                 #expect(actions.count == 3 && actions.allSatisfy { $0.hasPrefix("delay 0.4") || $0.hasPrefix("delay 0.5") }, "\(actions)")
             }
@@ -211,7 +211,9 @@ struct FaultEffectTests {
                 var body = try await s3.getObject(bucket: "raw", key: "b.bin").body.collect(upTo: 1 << 20)
                 let elapsed = clock.now - start
                 #expect(body.readBytes(length: body.readableBytes) == bytes)
-                #expect(elapsed >= .milliseconds(850) && elapsed < .seconds(4), "\(elapsed)")
+                // At least the paced second; the upper bound is a sanity check only (a loaded CI machine has
+                // stretched this second to seven).
+                #expect(elapsed >= .milliseconds(850) && elapsed < .seconds(30), "\(elapsed)")
             }
         }
     }
@@ -237,7 +239,7 @@ struct FaultEffectTests {
                 var body = try await s3.getObject(bucket: "raw", key: "s.bin").body.collect(upTo: 1 << 20)
                 let elapsed = clock.now - start
                 #expect(body.readBytes(length: body.readableBytes) == bytes)
-                #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(5), "6 slices, 100 ms apart: \(elapsed)")
+                #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(30), "6 slices, 100 ms apart: \(elapsed)")
             }
         }
     }

@@ -138,8 +138,12 @@ struct EndpointPacing: Sendable, Hashable {
     }
 }
 
-/// When each slice is due, on a fixed schedule from the first one (no drift from sleep overshoot).
+/// When each slice is due, on a fixed schedule from the first one: a sleep that overshoots (a loaded
+/// machine) is made up by the following slices moving sooner, so the average rate holds. The
+/// schedule never falls more than `maximumBacklog` behind, so a stalled reader cannot earn a burst.
 struct PaceSchedule: Sendable {
+    static let maximumBacklog: Duration = .seconds(1)
+
     let pacing: EndpointPacing
     private let clock = ContinuousClock()
     private var next: ContinuousClock.Instant?
@@ -149,9 +153,9 @@ struct PaceSchedule: Sendable {
     /// Waits until the next slice may move.
     mutating func waitForSlice() async throws {
         let now = self.clock.now
-        let due = self.next ?? now
+        let due = max(self.next ?? now, now - Self.maximumBacklog)
         if due > now { try await Task.sleep(until: due, clock: self.clock) }
-        self.next = max(due, now) + self.pacing.sliceDelay
+        self.next = due + self.pacing.sliceDelay
     }
 }
 
