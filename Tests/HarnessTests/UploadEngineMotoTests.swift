@@ -75,6 +75,14 @@ struct UploadEngineMotoTests {
         }
     }
 
+    /// Multipart for every size (sources that fit in a part go up as one PutObject by default:
+    /// UploadPutObjectTests).
+    static func multipartOnly() -> UploadEngine.Configuration {
+        var configuration = Fixtures.engineConfiguration()
+        configuration.singlePartAsPutObject = false
+        return configuration
+    }
+
     @Test func anEmptyFileIsOneEmptyPart() async throws {
         let path = try Fixtures.temporaryFile([])
         defer { unlink(path) }
@@ -82,7 +90,7 @@ struct UploadEngineMotoTests {
             try await withTestHTTPClient { http in
                 let s3 = try Fixtures.client(http, endpoint: moto.endpoint)
                 try await s3.createBucket("raw")
-                let record = try await Fixtures.withEngine(endpoint: moto.endpoint) { engine in
+                let record = try await Fixtures.withEngine(endpoint: moto.endpoint, configuration: Self.multipartOnly()) { engine in
                     await engine.upload(.init(source: .file(path: path), bucket: "raw", key: "empty.csv"))
                 }
                 #expect(record.outcome == .ok, "\(record.failure?.message ?? "")")
@@ -98,7 +106,7 @@ struct UploadEngineMotoTests {
         let path = try Fixtures.temporaryFile(Fixtures.bytes(count: 1000, seed: 1))
         defer { unlink(path) }
         try await withMotoServer(environment: Fixtures.motoEnvironment) { moto in
-            let record = try await Fixtures.withEngine(endpoint: moto.endpoint) { engine in
+            let record = try await Fixtures.withEngine(endpoint: moto.endpoint, configuration: Self.multipartOnly()) { engine in
                 await engine.upload(.init(source: .file(path: path), bucket: "no-such-bucket", key: "a.csv"))
             }
             #expect(record.outcome == .fail)

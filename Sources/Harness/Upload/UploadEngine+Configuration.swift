@@ -45,6 +45,12 @@ extension UploadEngine {
         package var contentType: String?
         /// Default ``Abort/init(rounds:pause:)``.
         package var abort: Abort
+        /// A source that fits in one part (its exact length, or the bound of a generated stream,
+        /// is at most the part size) goes up as one PutObject — one signed request instead of
+        /// CreateMultipartUpload + UploadPart + CompleteMultipartUpload — with the same checksum
+        /// and retries, and nothing to abort. Larger sources always use multipart. Default true
+        /// (as the AWS CLI below its multipart threshold); false: multipart for every size.
+        package var singlePartAsPutObject: Bool
 
         package init(
             partSize: Int = 8 << 20,
@@ -53,7 +59,8 @@ extension UploadEngine {
             partsInFlightTotal: Int = 16,
             checksum: Checksum = .crc32c,
             contentType: String? = "text/csv",
-            abort: Abort = Abort()
+            abort: Abort = Abort(),
+            singlePartAsPutObject: Bool = true
         ) {
             self.partSize = partSize
             self.minimumPartSize = minimumPartSize
@@ -62,6 +69,7 @@ extension UploadEngine {
             self.checksum = checksum
             self.contentType = contentType
             self.abort = abort
+            self.singlePartAsPutObject = singlePartAsPutObject
         }
 
         /// Checks the ranges; the message names the setting and the valid range.

@@ -65,10 +65,18 @@ extension UploadEngine {
                     permits.release(permit)
                     break  // cancelled
                 }
+                // A buffer holds what this part can hold at most, so the last (or only) part of a
+                // small source does not reserve a whole part size.
+                let maxCount = min(partSize, max(0, reader.length.bound - offset))
                 let filled: FilledPart
                 do {
-                    filled = try await self.threadPool.runIfActive {
-                        try reader.fill(buffer, maxCount: partSize, crc32c: crc, md5: md5)
+                    filled = try await self.threadPool.runIfActive { () throws(UploadError) -> FilledPart in
+                        let filled = try reader.fill(buffer, maxCount: maxCount, crc32c: crc, md5: md5)
+                        // Below a whole part, the bound says this is the end: more would be cut off.
+                        if maxCount < partSize, filled.count == maxCount, try !reader.isAtEnd() {
+                            throw .sourceUnreadable("the source is longer than its announced bound of \(reader.length.bound) bytes")
+                        }
+                        return filled
                     }
                 } catch {
                     self.buffers.release(buffer)
@@ -103,7 +111,7 @@ extension UploadEngine {
                     self.buffers.release(buffer)
                     permits.release(permit)
                 }
-                if filled.count < partSize { break }  // the short last part
+                if filled.count < partSize { break }  // the short last part (or the bound reached)
             }
         }
     }

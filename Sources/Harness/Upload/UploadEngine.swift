@@ -6,7 +6,7 @@ import NIOCore
 import NIOPosix
 
 /// S3 multipart uploads with bounded concurrency and bounded memory, verified end to end and
-/// never left behind.
+/// never left behind; a source that fits in one part goes up as one PutObject.
 ///
 /// - Each part is read (pread, or pulled from the generator) into a pooled buffer on the
 ///   engine's I/O thread pool — never on the cooperative pool — checksummed there, and sent
@@ -173,6 +173,12 @@ extension UploadEngine {
         }
         record.partSize = partSize
         progress?.planned(bytes: reader.length.bound)
+
+        // A source that fits in one part: one PutObject.
+        if self.configuration.singlePartAsPutObject, reader.length.bound <= partSize {
+            record.method = .putObject
+            return await self.putWhole(request, reader: reader, origin: origin, progress: progress, into: &record)
+        }
 
         // CreateMultipartUpload.
         let (created, createAttempts) = await self.attempted("CreateMultipartUpload", origin: origin) {

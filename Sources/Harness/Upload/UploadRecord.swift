@@ -1,15 +1,16 @@
 import Foundation
 import SyntheticData
 
-/// Everything one multipart upload did, for the `run` command to aggregate (one operation in
+/// Everything one upload (multipart, or one PutObject for a source that fits in a part) did, for the `run` command to aggregate (one operation in
 /// the Jepsen sense: ``Outcome/ok``, ``Outcome/fail`` or ``Outcome/unknown``).
 ///
 /// Times are seconds relative to ``actualStart`` on the monotonic clock (offsets and
 /// durations), plus wall-clock dates for the start and the end.
 package struct UploadRecord: Sendable, Codable, Equatable {
-    /// Jepsen's vocabulary: `ok` when CompleteMultipartUpload succeeded (and verified), `fail`
-    /// when the object definitely does not exist, `unknown` when CompleteMultipartUpload may
-    /// have taken effect (it timed out, or the connection died after it was sent).
+    /// Jepsen's vocabulary: `ok` when CompleteMultipartUpload (or PutObject) succeeded and was
+    /// verified, `fail` when the object definitely does not exist, `unknown` when the request
+    /// that creates the object may have taken effect (it timed out, or the connection died
+    /// after it was sent).
     package enum Outcome: String, Sendable, Codable, Hashable {
         case ok
         case fail
@@ -92,12 +93,27 @@ package struct UploadRecord: Sendable, Codable, Equatable {
         /// The server returned no object checksum: every part's checksum was verified on
         /// upload and the ETag's `-N` part count matches, but the whole was not checked.
         case partsOnly = "parts-only"
+        /// PutObject with `x-amz-checksum-crc32c` of the whole body: S3 checks the body against
+        /// it (BadDigest otherwise) and its echo must equal it.
+        case fullObjectCRC32C = "full-object-crc32c"
+        /// PutObject with `Content-MD5` (checked by S3): the ETag equals the body's MD5.
+        case objectMD5ETag = "md5-etag"
+    }
+
+    /// How the object went up.
+    package enum Method: String, Sendable, Codable, Hashable {
+        /// CreateMultipartUpload, UploadPart × N, CompleteMultipartUpload.
+        case multipart
+        /// One PutObject (a source no larger than one part). Its attempts are the single
+        /// part's; there is no upload id and nothing to abort.
+        case putObject = "put-object"
     }
 
     package var id: String
     package var bucket: String
     package var key: String
     package var uploadId: String?
+    package var method: Method = .multipart
     package var source: String
     /// `crc32c` or `md5`.
     package var checksumAlgorithm: String
@@ -112,7 +128,8 @@ package struct UploadRecord: Sendable, Codable, Equatable {
     package var completedAt: Date?
     /// Seconds from the actual start to the end.
     package var duration: Double
-    /// Seconds from the actual start until CompleteMultipartUpload answered (nil when never sent).
+    /// Seconds from the actual start until the request that creates the object
+    /// (CompleteMultipartUpload or PutObject) answered; nil when never sent.
     package var completeAnswered: Double?
 
     /// Bytes read from the source / bytes of parts S3 acknowledged.
@@ -159,7 +176,7 @@ extension UploadRecord {
     /// Recomputes ``retries`` from the parts and operations.
     mutating func tallyRetries() {
         var counts = RetryCounts()
-        for part in self.parts { counts.add("UploadPart", part.attempts) }
+        for part in self.parts { counts.add(self.method == .putObject ? "PutObject" : "UploadPart", part.attempts) }
         for operation in self.operations { counts.add(operation.name, operation.attempts) }
         for operation in self.abort?.operations ?? [] { counts.add(operation.name, operation.attempts) }
         self.retries = counts

@@ -165,6 +165,22 @@ final class PartReader: @unchecked Sendable {
         return part
     }
 
+    /// Whether nothing follows what was handed out. A file: its size was reached. A generator:
+    /// asks it for one more byte (blocking), so call this only where more bytes are an error —
+    /// a source longer than its announced bound.
+    func isAtEnd() throws(UploadError) -> Bool {
+        guard let kind = self.kind else { throw .sourceUnreadable("the source is closed") }
+        switch kind {
+        case .file(_, let size, _):
+            return self.offset >= size
+        case .generator(let reader):
+            var byte: UInt8 = 0
+            let count = withUnsafeMutableBytes(of: &byte) { reader.read(into: $0) }
+            self.offset += count
+            return count == 0
+        }
+    }
+
     /// Releases the file descriptor or stops the generator threads. Idempotent.
     func close() {
         switch self.kind {
