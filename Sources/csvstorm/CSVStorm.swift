@@ -16,7 +16,7 @@ struct CSVStorm: AsyncParsableCommand {
         commandName: "csvstorm",
         abstract: "Load and chaos testing for an event-driven CSV ingestion pipeline on AWS.",
         discussion: "Exit codes: 0 pass, 99 thresholds failed, 104 invalid input, 105 aborted, 107 internal error, 108 audit found lost or duplicated data.",
-        subcommands: [Generate.self, Bench.self, Upload.self, Uploads.self, Emulate.self, Redrive.self, Proxy.self, Run.self, FaultsCommand.self]
+        subcommands: [Generate.self, Bench.self, Upload.self, Uploads.self, Emulate.self, Redrive.self, Proxy.self, Run.self, Compare.self, FaultsCommand.self]
     )
 }
 

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 @testable import Harness
 
@@ -67,7 +70,7 @@ struct ResultsWriterTests {
             start: start, end: start.addingTimeInterval(2), aborted: false, harness: HarnessUsage(cpuSeconds: 0.4, peakRSSBytes: 50 << 20)
         )
         let files = try Set(FileManager.default.contentsOfDirectory(atPath: writer.directory.path))
-        #expect(files == ["summary.json", "events.jsonl", "latency-e2e_latency.hgrm", "latency-upload_duration.hgrm", "timeline.csv", "audit.json", "junit.xml", "scenario.resolved.yaml"])
+        #expect(files == ["summary.json", "events.jsonl", "latency-e2e_latency.hgrm", "latency-upload_duration.hgrm", "timeline.csv", "audit.json", "junit.xml", "scenario.resolved.yaml", "report.html"])
 
         // The summary: max < 100ms fails, so thresholds failed → 99.
         #expect(summary.exitCode == 99 && summary.outcome == "thresholds-failed" && !summary.aborted)
@@ -120,6 +123,76 @@ struct ResultsWriterTests {
         let reparsed = try Scenario.parse(yaml: resolved, file: "resolved.yaml")
         #expect(reparsed.load == scenario.load && reparsed.dataset == scenario.dataset)
         #expect(!files.contains { $0.hasSuffix(".partial") })
+    }
+
+    /// report.html: self-contained, escaped, well-formed, and it names what failed.
+    @Test func reportIsSelfContainedEscapedAndNamesFailures() throws {
+        let yaml = Self.scenarioYAML.replacingOccurrences(of: "description: writer test", with: "description: \"p95 <script>alert('x')</script> & more\"")
+        let scenario = try Scenario.parse(yaml: yaml, file: "scenarios/results-test.yaml")
+        let root = temporaryRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let start = Date(timeIntervalSince1970: 1_795_953_600)
+        let writer = try ResultsWriter.create(root: root, scenario: scenario.name, start: start)
+        var timeline = Timeline()
+        for second in 0..<5 {
+            timeline.uploadStarted(at: .seconds(second))
+            timeline.filesInFlight(second, at: .seconds(second))
+            timeline.completion(at: .milliseconds(second * 1000 + 500))
+        }
+        timeline.faultWindowOpened("task-failure<1>", at: .seconds(1))
+        timeline.faultWindowClosed("task-failure<1>", at: .seconds(3))
+        var registry = sampleRegistry()
+        registry.classify(.lost, key: "in/<lost>.csv")
+        let baselineFile = BaselineSnapshot(
+            kind: BaselineSnapshot.kindName, scenario: .init(name: "results-test", file: "f", description: "", target: "emulated", loadModel: "open"),
+            latencies: ["e2e_latency": .init(count: 4, p50: 0.1, p95: 0.2)], rates: [:], throughput: nil
+        )
+        let comparison = BaselineComparison.compare(
+            current: BaselineSnapshot(summary: RunSummary(scenario: scenario, registry: registry, thresholdResults: [], start: start, end: start.addingTimeInterval(2), aborted: false, harness: .init(cpuSeconds: 0, peakRSSBytes: 0))),
+            baseline: baselineFile, tolerances: [BaselineTolerance(metric: try BaselineMetric.parse("e2e_latency.p95").get(), tolerance: Tolerance(factor: 1.5))], file: "results/baselines/results-test.json"
+        )
+        let summary = try writer.writeAll(
+            scenario: scenario, registry: registry, timeline: timeline, start: start, end: start.addingTimeInterval(2), aborted: false,
+            harness: HarnessUsage(cpuSeconds: 0.4, peakRSSBytes: 50 << 20), baseline: comparison
+        )
+        // lost data wins over the failed threshold and the regression.
+        #expect(summary.exitCode == 108 && summary.baseline?.passed == false)
+        let html = try String(contentsOf: writer.directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        // Escaped: the description's markup is text.
+        #expect(html.contains("p95 &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"))
+        #expect(!html.contains("<script"))
+        #expect(html.contains("task-failure&lt;1&gt;"))
+        #expect(html.contains("in/&lt;lost&gt;.csv"))
+        // Self-contained: nothing loaded from elsewhere.
+        #expect(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
+        // Every threshold; the failing one marked.
+        for expression in ["p(95) &lt; 30s", "max &lt; 100ms", "rate &lt; 0.01", "lost == 0"] { #expect(html.contains(expression), "\(expression)") }
+        #expect(html.contains("<tr class=\"failed\"><td>✗</td><td>e2e_latency</td><td>max &lt; 100ms</td><td>max=900.095ms &lt; 100ms</td><td>scenarios/results-test.yaml:6:33</td></tr>"))
+        #expect(html.contains("<span class=\"badge fail\">audit-failed (exit 108)</span>"))
+        // The baseline table, the chart with its fault window, the retry reasons.
+        #expect(html.contains("<strong>1 regression(s)</strong>"))
+        #expect(html.contains("<td>e2e_latency.p95</td><td>900ms</td><td>200ms</td><td>4.5x</td><td>1.5x</td><td>300ms</td>"))
+        #expect(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(html.contains("<rect class=\"fault\""))
+        #expect(html.contains("<polyline class=\"series completions\""))
+        #expect(html.contains("<td>s3.throttling</td><td>2</td>"))
+
+        // Well-formed (XML parses it): every element closed, every entity known.
+        let parser = XMLParser(data: Data(html.replacingOccurrences(of: "<!DOCTYPE html>\n", with: "").utf8))
+        #expect(parser.parse(), "\(String(describing: parser.parserError))")
+        #expect(!FileManager.default.fileExists(atPath: writer.directory.appendingPathComponent("report.html.partial").path))
+    }
+
+    @Test func longTimelinesAreDrawnInBuckets() {
+        var timeline = Timeline()
+        for second in stride(from: 0, to: 7200, by: 3) { timeline.uploadStarted(at: .seconds(second)) }
+        var page = HTMLReport.Page()
+        HTMLReport.chart(timeline, into: &page)
+        let points = page.text.components(separatedBy: "<polyline class=\"series started\" points=\"")[1].prefix { $0 != "\"" }
+        #expect(points.split(separator: " ").count == 1200)
+        #expect(page.text.contains("in buckets of 6 s"))
+        #expect(HTMLReport.niceCeiling(7) == 10 && HTMLReport.niceCeiling(0.3) == 0.5 && HTMLReport.niceCeiling(100) == 100)
     }
 
     @Test func exitCodesFollowDesign() {

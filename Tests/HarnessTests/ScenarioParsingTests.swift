@@ -130,7 +130,7 @@ struct ScenarioParsingTests {
     }
 
     @Test func unknownKeysNameTheValidOnes() {
-        #expect(error(Self.minimal + "\nthreshold: {}") == "s.yaml:9:1: error: threshold: unknown key 'threshold' (valid: name, description, target, dataset, load, faults, thresholds, quiescence)")
+        #expect(error(Self.minimal + "\nthreshold: {}") == "s.yaml:9:1: error: threshold: unknown key 'threshold' (valid: name, description, target, dataset, load, faults, thresholds, quiescence, baseline)")
         let badDataset = Self.minimal.replacingOccurrences(of: "  files: 3", with: "  file: 3")
         #expect(error(badDataset) == "s.yaml:4:3: error: dataset.file: unknown key 'file' (valid: schema, seed, files, size, malformedFraction, malformedModes, keyPrefix)")
         let badUpload = Self.minimal + "\n  upload: { partSize: 8MiB, parts: 4 }"

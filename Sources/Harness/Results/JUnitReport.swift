@@ -2,12 +2,14 @@
 /// (`thresholds.<metric>` / the expression) and per audit check (`audit` / `no <class>` for each
 /// class that makes the verdict invalid, and `no stuck`). A failed check has a `<failure>` with
 /// the observed value and, for audit checks, example keys. When the audit did not run, audit
-/// checks are `<skipped>`.
+/// checks are `<skipped>`. A run compared with a baseline adds a test case per compared metric
+/// (`baseline` / `e2e_latency.p95 within 1.5x + 2s`): a regression is a `<failure>` with the
+/// current and baseline values, a metric the baseline has no value for is `<skipped>`.
 package enum JUnitReport {
     /// The audit classes checked as test cases.
     package static let auditChecks: [AuditClass] = [.lost, .duplicated, .unexpected, .stuck, .leakedPII, .mismatched]
 
-    package static func xml(scenario: String, thresholds: [ThresholdResult], registry: MetricsRegistry, duration: Duration) -> String {
+    package static func xml(scenario: String, thresholds: [ThresholdResult], registry: MetricsRegistry, duration: Duration, baseline: BaselineComparison? = nil) -> String {
         var cases: [String] = []
         var failures = 0
         var skipped = 0
@@ -35,6 +37,20 @@ package enum JUnitReport {
                 let examples = registry.auditExamples[auditClass] ?? []
                 let message = "\(count) object(s) \(auditClass.rawValue)" + (examples.isEmpty ? "" : ", e.g. " + examples.prefix(3).joined(separator: ", "))
                 text += ">\n      <failure message=\"\(escape(message))\" type=\"audit\">\(escape(([message] + examples).joined(separator: "\n")))</failure>\n    </testcase>"
+            }
+            cases.append(text)
+        }
+        for verdict in baseline?.comparisons ?? [] {
+            var text = "    <testcase classname=\"baseline\" name=\"\(escape("\(verdict.metric) within \(verdict.tolerance)"))\""
+            switch verdict.status {
+            case BaselineComparison.Status.passed:
+                text += "/>"
+            case BaselineComparison.Status.skipped:
+                skipped += 1
+                text += ">\n      <skipped message=\"\(escape(verdict.message))\"/>\n    </testcase>"
+            default:
+                failures += 1
+                text += ">\n      <failure message=\"\(escape(verdict.message))\" type=\"baseline\">\(escape("\(verdict.location): \(verdict.message) (baseline \(baseline?.file ?? ""))"))</failure>\n    </testcase>"
             }
             cases.append(text)
         }

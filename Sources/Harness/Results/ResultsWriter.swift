@@ -10,8 +10,9 @@ import Histogram
 /// | latency-<metric>.hgrm | HdrHistogram percentile distribution per latency metric, in milliseconds |
 /// | timeline.csv | ``Timeline`` (per second) |
 /// | audit.json | verdict, counts and example keys per class, and the classified objects given |
-/// | junit.xml | one test case per threshold and per audit check |
+/// | junit.xml | one test case per threshold, per audit check and per baseline metric |
 /// | scenario.resolved.yaml | the scenario with every default filled in |
+/// | report.html | ``HTMLReport``: the run on one self-contained page |
 ///
 /// Every file is written to `<name>.partial` and renamed, so a reader never sees half a file.
 package struct ResultsWriter: Sendable {
@@ -107,26 +108,38 @@ package struct ResultsWriter: Sendable {
         try write(report.json(), to: "audit.json")
     }
 
-    package func writeJUnit(scenario: String, thresholds: [ThresholdResult], registry: MetricsRegistry, duration: Duration) throws {
-        try write(JUnitReport.xml(scenario: scenario, thresholds: thresholds, registry: registry, duration: duration), to: "junit.xml")
+    package func writeJUnit(scenario: String, thresholds: [ThresholdResult], registry: MetricsRegistry, duration: Duration, baseline: BaselineComparison? = nil) throws {
+        try write(JUnitReport.xml(scenario: scenario, thresholds: thresholds, registry: registry, duration: duration, baseline: baseline), to: "junit.xml")
+    }
+
+    package func writeReport(summary: RunSummary, timeline: Timeline) throws {
+        try write(HTMLReport.html(summary: summary, timeline: timeline, directory: directory.path), to: "report.html")
     }
 
     /// Everything but events.jsonl (streamed during the run): summary.json, the .hgrm files,
-    /// timeline.csv, audit.json, junit.xml and scenario.resolved.yaml. Returns the summary.
+    /// timeline.csv, audit.json, junit.xml, scenario.resolved.yaml and report.html. Returns the
+    /// summary. `baseline` is the run's comparison with a baseline (it joins summary.json,
+    /// junit.xml and report.html, and a regression makes the exit code 99 when `exitCode` is
+    /// not given); `baselineWritten` the baseline file recorded from this run.
     @discardableResult
     package func writeAll(
         scenario: Scenario, registry: MetricsRegistry, timeline: Timeline, auditObjects: [AuditReport.Object] = [],
-        start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil, stages: StageMetrics? = nil
+        start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil, stages: StageMetrics? = nil,
+        baseline: BaselineComparison? = nil, baselineWritten: String? = nil
     ) throws -> RunSummary {
         var registry = registry
         if registry.elapsed == .zero { registry.elapsed = .secondsValue(max(0, end.timeIntervalSince(start))) }
         let results = scenario.thresholds.evaluate(registry)
-        let summary = RunSummary(scenario: scenario, registry: registry, thresholdResults: results, start: start, end: end, aborted: aborted, harness: harness, exitCode: exitCode, stages: stages)
+        let summary = RunSummary(
+            scenario: scenario, registry: registry, thresholdResults: results, start: start, end: end, aborted: aborted, harness: harness, exitCode: exitCode,
+            stages: stages, baseline: baseline, baselineWritten: baselineWritten
+        )
         try writeResolvedScenario(scenario)
         try writeHistograms(registry)
         try writeTimeline(timeline)
         try writeAudit(AuditReport(registry: registry, objects: auditObjects))
-        try writeJUnit(scenario: scenario.name, thresholds: results, registry: registry, duration: registry.elapsed)
+        try writeJUnit(scenario: scenario.name, thresholds: results, registry: registry, duration: registry.elapsed, baseline: baseline)
+        try writeReport(summary: summary, timeline: timeline)
         try writeSummary(summary)
         return summary
     }

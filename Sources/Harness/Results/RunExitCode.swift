@@ -2,7 +2,7 @@
 package enum RunExitCode: Int32, Sendable, Codable, CaseIterable {
     /// Every threshold passed and the audit found no lost or duplicated data.
     case passed = 0
-    /// At least one threshold failed.
+    /// At least one threshold failed, or a metric regressed beyond its baseline tolerance.
     case thresholdsFailed = 99
     /// The scenario file or the arguments are invalid (nothing ran).
     case invalidScenario = 104
@@ -14,11 +14,12 @@ package enum RunExitCode: Int32, Sendable, Codable, CaseIterable {
     case auditFailed = 108
 
     /// The code for a run that executed. An interrupt wins (the audit of a partial run proves
-    /// nothing); then lost or duplicated data (the most serious finding); then thresholds.
-    package static func forRun(aborted: Bool, audit: [AuditClass: Int], thresholds: [ThresholdResult]) -> RunExitCode {
+    /// nothing); then lost or duplicated data (the most serious finding); then thresholds and
+    /// baseline regressions (a regression fails the run as a failed threshold does).
+    package static func forRun(aborted: Bool, audit: [AuditClass: Int], thresholds: [ThresholdResult], baselineRegressed: Bool = false) -> RunExitCode {
         if aborted { return .aborted }
         if AuditClass.dataLoss.contains(where: { (audit[$0] ?? 0) > 0 }) { return .auditFailed }
-        if thresholds.contains(where: { !$0.passed }) { return .thresholdsFailed }
+        if thresholds.contains(where: { !$0.passed }) || baselineRegressed { return .thresholdsFailed }
         return .passed
     }
 

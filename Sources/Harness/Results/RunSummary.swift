@@ -36,6 +36,11 @@ package struct RunSummary: Sendable, Codable, Equatable {
     /// Ramping runs: where the pipeline broke (e2e p95 or backlog above the scenario's
     /// thresholds), e.g. "saturated at stage 7 (40/s): e2e p95 41.2s > 30s"; absent when it held.
     package var saturation: String?
+    /// The comparison with a stored baseline (`baseline:` in the scenario or `--baseline`);
+    /// absent when the run was not compared. A regression makes the run fail (exit 99).
+    package var baseline: BaselineComparison?
+    /// The baseline file this run was recorded as (`--write-baseline`); absent otherwise.
+    package var baselineWritten: String?
 
     package struct ScenarioInfo: Sendable, Codable, Equatable {
         package var name: String
@@ -60,6 +65,18 @@ package struct RunSummary: Sendable, Codable, Equatable {
 
         enum CodingKeys: String, CodingKey {
             case count, min, avg, p50, p90, p95, p99, p999 = "p99.9", max
+        }
+
+        package init(count: UInt64, min: Double? = nil, avg: Double? = nil, p50: Double? = nil, p90: Double? = nil, p95: Double? = nil, p99: Double? = nil, p999: Double? = nil, max: Double? = nil) {
+            self.count = count
+            self.min = min
+            self.avg = avg
+            self.p50 = p50
+            self.p90 = p90
+            self.p95 = p95
+            self.p99 = p99
+            self.p999 = p999
+            self.max = max
         }
 
         init(_ summary: LatencySummary?) {
@@ -152,8 +169,11 @@ package struct RunSummary: Sendable, Codable, Equatable {
 extension RunSummary {
     /// Builds the summary of a run. `registry.elapsed` should be the run's duration; the audit
     /// counts as run when `registry.verdict` is set.
-    package init(scenario: Scenario, registry: MetricsRegistry, thresholdResults: [ThresholdResult], start: Date, end: Date, aborted: Bool, harness: HarnessUsage, exitCode: RunExitCode? = nil, stages: StageMetrics? = nil) {
-        let code = exitCode ?? RunExitCode.forRun(aborted: aborted, audit: registry.audit, thresholds: thresholdResults)
+    package init(
+        scenario: Scenario, registry: MetricsRegistry, thresholdResults: [ThresholdResult], start: Date, end: Date, aborted: Bool, harness: HarnessUsage,
+        exitCode: RunExitCode? = nil, stages: StageMetrics? = nil, baseline: BaselineComparison? = nil, baselineWritten: String? = nil
+    ) {
+        let code = exitCode ?? RunExitCode.forRun(aborted: aborted, audit: registry.audit, thresholds: thresholdResults, baselineRegressed: baseline.map { !$0.passed } ?? false)
         let loadModel: String
         switch scenario.load.model {
         case .open: loadModel = "open"
@@ -198,7 +218,9 @@ extension RunSummary {
             saturation: stages.flatMap { stages in
                 let limits = StageMetrics.limits(of: scenario.thresholds)
                 return stages.breakingPoint(p95Limit: limits.p95, backlogLimit: limits.backlog)?.description
-            }
+            },
+            baseline: baseline,
+            baselineWritten: baselineWritten
         )
     }
 

@@ -3,7 +3,7 @@ import SyntheticData
 import Yams
 
 extension Scenario {
-    package static let keys = ["name", "description", "target", "dataset", "load", "faults", "thresholds", "quiescence"]
+    package static let keys = ["name", "description", "target", "dataset", "load", "faults", "thresholds", "quiescence", "baseline"]
 
     /// Reads and validates a scenario file. Every error names file:line:column and the valid
     /// choices. Also checks that the dataset's schema file exists (relative paths from the
@@ -62,7 +62,12 @@ extension Scenario {
         var thresholds: [Threshold] = []
         if let node = root["thresholds"], !node.isNull { thresholds = try Threshold.parseSection(node) }
         let quiescence = try root["quiescence"].map { node throws(ConfigError) in try parseQuiescence(node) } ?? Quiescence()
-        return Scenario(name: name, description: description, target: target, dataset: dataset, load: load, faults: faults, thresholds: thresholds, quiescence: quiescence, file: root.file)
+        var baseline: BaselineSection?
+        if let node = root["baseline"], !node.isNull { baseline = try parseBaseline(node) }
+        return Scenario(
+            name: name, description: description, target: target, dataset: dataset, load: load, faults: faults, thresholds: thresholds, quiescence: quiescence,
+            baseline: baseline, file: root.file
+        )
     }
 
     // MARK: Target
@@ -325,6 +330,56 @@ extension Scenario {
             }
             return .ramping(startRate: start, stages: stages)
         }
+    }
+
+    // MARK: Baseline
+
+    static let baselineKeys = ["file", "tolerances"]
+
+    /// `baseline: { file: …, tolerances: { e2e_latency.p95: 1.5x + 2s, … } }`. Errors point at
+    /// the key or into the tolerance text.
+    static func parseBaseline(_ node: YAMLNode) throws(ConfigError) -> BaselineSection {
+        try node.checkKeys(allowed: baselineKeys)
+        let fileNode = try node.required("file")
+        let file = try fileNode.string()
+        guard !file.isEmpty else { throw fileNode.error("expected a file path, e.g. results/baselines/<scenario>.json") }
+        var section = BaselineSection(file: file, fileLine: fileNode.line, fileColumn: fileNode.column)
+        if let tolerancesNode = node["tolerances"], !tolerancesNode.isNull {
+            var tolerances: [BaselineTolerance] = []
+            for entry in try tolerancesNode.mappingEntries() {
+                let metric: BaselineMetric
+                switch BaselineMetric.parse(entry.key) {
+                case let .success(parsed): metric = parsed
+                case let .failure(error): throw entry.keyNode.error(error.message, validChoices: error.validChoices)
+                }
+                if tolerances.contains(where: { $0.metric == metric }) {
+                    throw entry.keyNode.error("\(metric) is listed twice")
+                }
+                let text = try entry.value.string()
+                var column = entry.value.column
+                if case let .scalar(scalar) = entry.value.node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+                    column = column.map { $0 + 1 }
+                }
+                switch Tolerance.parse(text, for: metric) {
+                case let .success(tolerance):
+                    tolerances.append(BaselineTolerance(metric: metric, tolerance: tolerance, location: Self.location(node.file, entry.value.line, column)))
+                case let .failure(error):
+                    throw ConfigError(file: node.file, line: entry.value.line, column: column.map { $0 + error.offset }, message: "\(entry.value.path): \(error.message)")
+                }
+            }
+            guard !tolerances.isEmpty else {
+                throw tolerancesNode.error("expected at least one metric, e.g. { e2e_latency.p95: 1.5x + 2s }; leave tolerances out for the default set")
+            }
+            section.tolerances = tolerances
+        }
+        return section
+    }
+
+    static func location(_ file: String, _ line: Int?, _ column: Int?) -> String {
+        var text = file
+        if let line { text += ":\(line)" }
+        if let column { text += ":\(column)" }
+        return text
     }
 
     // MARK: Quiescence

@@ -26,6 +26,10 @@ extension Scenario {
             root.append(("thresholds", Node(pairs)))
         }
         root.append(("quiescence", Self.mapping([("idle", Self.node(quiescence.idle)), ("deadline", Self.node(quiescence.deadline))])))
+        if let baseline {
+            let tolerances: [(Node, Node)] = baseline.tolerances.map { (Node($0.metric.description), Node($0.tolerance.text(for: $0.metric))) }
+            root.append(("baseline", Self.mapping([("file", Node(baseline.file)), ("tolerances", Node(tolerances))])))
+        }
         // Serializing a tree we built (plain strings and numbers) cannot fail.
         return (try? Yams.serialize(node: Node(root), width: -1, allowUnicode: true)) ?? ""
     }

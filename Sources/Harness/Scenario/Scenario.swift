@@ -19,12 +19,14 @@ package struct Scenario: Sendable {
     package var thresholds: [Threshold]
     /// When the pipeline counts as quiet, before the audit.
     package var quiescence: Quiescence
+    /// A stored baseline to compare the run with (CI regression benchmarks). Default: none.
+    package var baseline: BaselineSection?
     /// The file the scenario came from (for messages).
     package var file: String
 
     package init(
         name: String, description: String = "", target: Target = .emulated(.init()), dataset: Dataset, load: Load,
-        faults: FaultsSection? = nil, thresholds: [Threshold] = [], quiescence: Quiescence = .init(), file: String = "<memory>"
+        faults: FaultsSection? = nil, thresholds: [Threshold] = [], quiescence: Quiescence = .init(), baseline: BaselineSection? = nil, file: String = "<memory>"
     ) {
         self.name = name
         self.description = description
@@ -34,6 +36,7 @@ package struct Scenario: Sendable {
         self.faults = faults
         self.thresholds = thresholds
         self.quiescence = quiescence
+        self.baseline = baseline
         self.file = file
     }
 }
@@ -330,6 +333,31 @@ extension Scenario {
         package init(idle: Duration = .seconds(5), deadline: Duration = .seconds(600)) {
             self.idle = idle
             self.deadline = deadline
+        }
+    }
+}
+
+// MARK: - Baseline
+
+extension Scenario {
+    /// `baseline:`: the run's summary is compared with a stored baseline, metric by metric, each
+    /// within a tolerance (``BaselineTolerance``); a regression fails the run like a threshold.
+    package struct BaselineSection: Sendable, Equatable {
+        /// The baseline file (relative paths start at the working directory). Its existence is
+        /// checked before a run, not when the scenario is parsed: `--write-baseline` creates it.
+        package var file: String
+        /// Where `file` is written, for the error when it is missing.
+        package var fileLine: Int?
+        package var fileColumn: Int?
+        /// The metrics compared, with their tolerances; ``BaselineTolerance/defaults`` when the
+        /// scenario does not list any.
+        package var tolerances: [BaselineTolerance]
+
+        package init(file: String, fileLine: Int? = nil, fileColumn: Int? = nil, tolerances: [BaselineTolerance] = BaselineTolerance.defaults) {
+            self.file = file
+            self.fileLine = fileLine
+            self.fileColumn = fileColumn
+            self.tolerances = tolerances
         }
     }
 }
