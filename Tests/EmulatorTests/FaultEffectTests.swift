@@ -279,6 +279,64 @@ struct FaultEffectTests {
         }
     }
 
+    // MARK: Hook points
+
+    @Test("duplicate-delivery every: 3 duplicates exactly the 3rd and 6th event, although the event bus also asks about each event's target invocation")
+    func everyNthAcrossTheBusHooks() async throws {
+        let yaml = """
+            faults:
+              - {kind: duplicate-delivery, window: always, every: 3}
+            """
+        var configuration = TestPipeline.emulator(try TestPipeline.configuration())
+        configuration.faults = .startingNow(try Self.plan(yaml), source: "test.yaml")
+        try await TestPipeline.withClients(configuration) { clients, endpoint in
+            let schema = try TestPipeline.schema("customers")
+            for index in 1...6 {
+                let (input, _) = try TestPipeline.generate(schema, seed: UInt64(index), rows: 20)
+                let key = "in/every-\(index).csv"
+                _ = try await clients.s3.putObject(bucket: "raw", key: key, body: ByteBuffer(bytes: input))
+                let event = try await TestPipeline.event(for: key, endpoint)
+                let record = try await TestPipeline.waitForTerminal(clients.dynamoDB, event)
+                #expect(record.status == .succeeded, "\(record)")
+            }
+            let injected = (endpoint.faults?.active?.injector.records ?? []).filter { $0.event == .injected }
+            #expect(injected.map(\.key) == ["in/every-3.csv", "in/every-6.csv"])
+            let health = try await TestPipeline.health(endpoint)
+            #expect(health["counters"]?["events_duplicated"]?.intValue == 2, "\(health)")
+            #expect(endpoint.faults?.active?.injector.statistics.map(\.matched) == [6])
+        }
+    }
+
+    @Test("The pipeline hooks built from a plan ask only about what they act on: a target failure every 2nd attempt and a duplicate every 3rd event keep their cadence")
+    func pipelineHooksKeepEachCadence() throws {
+        let injector = try Self.plan("""
+            faults:
+              - {kind: event-delivery-failure, window: always, every: 2}
+              - {kind: duplicate-delivery, window: always, every: 3}
+              - {kind: task-failure, window: always, every: 2, exit-code: 3}
+            """)
+        let hooks = PipelineFaultHooks.from(injector, elapsed: { .zero })
+        var duplicated: [Int] = []
+        var failedAttempts: [Int] = []
+        var failedTasks: [Int] = []
+        var attempt = 0
+        for index in 1...6 {
+            let event = ObjectCreatedEvent(
+                time: Date(), region: "us-east-1", account: "000000000000", bucket: "raw", key: "in/\(index).csv", size: 1, etag: "e",
+                versionId: nil, sequencer: String(format: "%018X", index), requestId: "r", reason: .putObject, requester: "x", sourceIPAddress: "127.0.0.1"
+            )
+            if hooks.delivery?(event)?.duplicate == true { duplicated.append(index) }
+            for _ in 0..<2 {
+                attempt += 1
+                if hooks.eventTarget?(event) != nil { failedAttempts.append(attempt) }
+            }
+            if hooks.task?(event.bucket, event.key) != nil { failedTasks.append(index) }
+        }
+        #expect(duplicated == [3, 6])
+        #expect(failedAttempts == [2, 4, 6, 8, 10, 12])
+        #expect(failedTasks == [2, 4, 6])
+    }
+
     // MARK: /_csvstorm/faults
 
     @Test("A plan POSTed to /_csvstorm/faults changes behaviour at once and is recorded; GET reports it; DELETE removes it; unsigned requests are refused")

@@ -44,7 +44,7 @@ extension EmulatorFaults {
     /// service's shape, a reset, a hang, a delay, or pacing. Without a plan: `.serve(nil)` at
     /// the cost of one lock.
     func intercept(_ request: S3Request, body: RequestBody, channel: any Channel) async -> EndpointFaultOutcome {
-        guard self.active != nil, let named = Self.classify(request), let decision = self.decide(named) else { return .serve(nil) }
+        guard self.active != nil, let named = Self.classify(request), let decision = self.decide(named, for: .wire) else { return .serve(nil) }
         switch decision.action {
         case .respond(let error):
             let expectsContinue = request.header("expect")?.lowercased() == "100-continue"

@@ -89,10 +89,11 @@ package final class EmulatorFaults: Sendable {
         return previous
     }
 
-    /// The active plan's decision for `request` now (recorded by the injector), or nil.
-    package func decide(_ request: FaultRequest) -> FaultDecision? {
+    /// The active plan's decision for `request` now among the faults `filter` admits (recorded
+    /// by the injector), or nil.
+    package func decide(_ request: FaultRequest, for filter: FaultFilter) -> FaultDecision? {
         guard let active = self.active else { return nil }
-        return active.injector.decide(request, at: active.elapsed())
+        return active.injector.decide(request, at: active.elapsed(), for: filter)
     }
 
     /// Whether the active plan holds the pipeline down now, and if not, how long until its next

@@ -9,7 +9,8 @@ import Synchronization
 /// matches in its window gets the same answer in every run (``FaultRandom``).
 ///
 /// When several faults match one request, every one of them counts it and the first in plan
-/// order that fires decides. Thread-safe; calls from many tasks are serialized by a mutex held
+/// order that fires decides; a caller's ``FaultFilter`` limits "several" to the faults it can
+/// act on. Thread-safe; calls from many tasks are serialized by a mutex held
 /// for a few hundred nanoseconds.
 package final class FaultInjector: Sendable {
     package let plan: FaultPlan
@@ -76,12 +77,18 @@ package final class FaultInjector: Sendable {
     package var hasRequestFaults: Bool { plan.faults.contains { !$0.kind.isStateChange } }
 
     /// The fault to apply to `request` at `elapsed`, if any; recorded when there is one.
-    package func decide(_ request: FaultRequest, at elapsed: Duration) -> FaultDecision? {
+    ///
+    /// `filter` names the faults the caller can act on (``FaultFilter``): only those count the
+    /// request and draw for it, so a hook point never consumes another hook's `every: N` turns
+    /// or probability draws. Callers that ask about one object at several points (the event
+    /// bus: delivery, then each target attempt) pass each point's filter; `.any` only where
+    /// every action can be applied.
+    package func decide(_ request: FaultRequest, at elapsed: Duration, for filter: FaultFilter) -> FaultDecision? {
         let faults = plan.faults
         return state.withLock { state -> FaultDecision? in
             Self.advance(&state, faults: faults, to: elapsed, limit: recordLimit)
             var decision: FaultDecision?
-            for (index, fault) in faults.enumerated() where !fault.kind.isStateChange {
+            for (index, fault) in faults.enumerated() where !fault.kind.isStateChange && filter.admits(fault) {
                 guard fault.window.contains(elapsed), fault.selector.matches(request, kind: fault.kind) else { continue }
                 let counter = state.matched[index]
                 state.matched[index] += 1

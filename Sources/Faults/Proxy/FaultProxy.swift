@@ -77,7 +77,7 @@ package final class FaultProxy: Sendable {
         var elapsed: Duration { .nanoseconds((NIODeadline.now() - start).nanoseconds) }
 
         func decide(_ request: FaultRequest) -> FaultDecision? {
-            let decision = configuration.injector?.decide(request, at: elapsed)
+            let decision = configuration.injector?.decide(request, at: elapsed, for: .wire)
             statistics.withLock {
                 $0.requests[request.operation ?? "?", default: 0] += 1
                 if decision != nil { $0.faultedRequests += 1 }
