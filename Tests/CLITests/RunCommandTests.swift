@@ -60,7 +60,7 @@ struct RunCommandTests {
         #expect(result.stdout.contains("audit: valid"), "\(result.stdout)")
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/results").first)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: "\(directory)/results/\(folder)"))
-        for file in ["summary.json", "events.jsonl", "timeline.csv", "audit.json", "junit.xml", "scenario.resolved.yaml", "latency-e2e_latency.hgrm"] {
+        for file in ["summary.json", "events.jsonl", "timeline.csv", "audit.json", "junit.xml", "scenario.resolved.yaml", "latency-e2e_latency.hgrm", "report.html"] {
             #expect(files.contains(file), "\(file) in \(files)")
         }
         let summary = try Self.summary(in: directory + "/results")
@@ -82,6 +82,10 @@ struct RunCommandTests {
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/results").first)
         let junit = try String(contentsOfFile: "\(directory)/results/\(folder)/junit.xml", encoding: .utf8)
         #expect(junit.contains("<failure"), "\(junit)")
+        // The report names the failing threshold, marked failed.
+        let report = try String(contentsOfFile: "\(directory)/results/\(folder)/report.html", encoding: .utf8)
+        #expect(report.contains("<tr class=\"failed\"><td>✗</td><td>e2e_latency</td><td>p(95) &lt; 1ms</td>"), "\(report)")
+        #expect(report.contains("thresholds-failed (exit 99)"))
     }
 
     @Test("An invalid scenario exits 104 before anything runs, naming file:line:column and the valid keys")

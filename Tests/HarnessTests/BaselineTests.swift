@@ -257,7 +257,7 @@ struct BaselineTests {
             _ = try BaselineSnapshot.load(path: directory + "/missing.json")
             Issue.record("a missing file is an error")
         } catch {
-            #expect(error.description == "\(directory)/missing.json: error: no such baseline file (record one with `csvstorm run SCENARIO --write-baseline \(directory)/missing.json`)")
+            #expect(error.description == "\(directory)/missing.json: error: no such file (a run's summary.json, or a baseline recorded with `csvstorm run SCENARIO --write-baseline \(directory)/missing.json`)")
         }
     }
 
@@ -276,7 +276,7 @@ struct BaselineTests {
         }
         // Missing: the error points at the scenario's baseline.file and says how to record one.
         #expect(planError(.init(), scenario) == "s.yaml:5:9: error: baseline.file: no baseline file at '\(path)' (relative paths start at the working directory); record one with `csvstorm run s.yaml --write-baseline \(path)`, or run with --no-baseline")
-        #expect(planError(.init(file: directory + "/other.json"), scenario).hasPrefix("--baseline: error: \(directory)/other.json: error: no such baseline file"))
+        #expect(planError(.init(file: directory + "/other.json"), scenario).hasPrefix("--baseline: error: \(directory)/other.json: error: no such file"))
         // Recording or opting out needs no file.
         #expect(try ScenarioRunner.baselinePlan(for: scenario, options: .init(writeTo: path)) == nil)
         #expect(try ScenarioRunner.baselinePlan(for: scenario, options: .init(disabled: true)) == nil)

@@ -99,7 +99,7 @@ package struct BaselineSnapshot: Sendable, Codable, Equatable {
             file = URL(fileURLWithPath: path).appendingPathComponent("summary.json").path
         }
         guard FileManager.default.fileExists(atPath: file) else {
-            throw ConfigError(file: file, message: "no such baseline file (record one with `csvstorm run SCENARIO --write-baseline \(file)`)")
+            throw ConfigError(file: file, message: "no such file (a run's summary.json, or a baseline recorded with `csvstorm run SCENARIO --write-baseline \(file)`)")
         }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigError(file: file, message: "cannot read the file")
