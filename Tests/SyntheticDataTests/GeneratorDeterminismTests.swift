@@ -41,6 +41,16 @@ struct GeneratorDeterminismTests {
         }
     }
 
+    @Test("A recipe from another generator version is refused, naming both versions")
+    func recipeVersionIsChecked() throws {
+        let schema = try loadSchema("customers")
+        var recipe = DatasetRecipe(schema: schema, seed: 1, size: .rows(10))
+        #expect(throws: Never.self) { _ = try recipe.regenerator(schema: schema) }
+        recipe.recipeVersion = DatasetRecipe.currentVersion - 1
+        let error = #expect(throws: RecipeError.self) { _ = try recipe.regenerator(schema: schema) }
+        #expect(error?.message.contains("version \(DatasetRecipe.currentVersion - 1)") == true)
+    }
+
     @Test("Any row can be regenerated on its own")
     func seekable() throws {
         let schema = try loadSchema("customers")
@@ -56,10 +66,11 @@ struct GeneratorDeterminismTests {
     }
 
     /// Golden hashes: SHA-256 of the header and the first 1,000 rows. A change here is a
-    /// change of every dataset anyone generated: make it deliberately, and say so.
+    /// change of every dataset anyone generated: make it deliberately, say so, and bump
+    /// `DatasetRecipe.currentVersion` (customers changed with version 2: notes spacing).
     @Test("Golden hashes", arguments: [
-        ("customers", UInt64(42), "172402c94cd38caefaa9f422c10e1e5c9bc97a43cb3259fb0a5bf595800c765a"),
-        ("customers", UInt64(7), "922f69f9ddb2e470a288b7b0bd73f9cc4dd1f3a62a11541f396cfccdb80a9d3c"),
+        ("customers", UInt64(42), "aab7aa9371951352b5dc732d751260c8783a04cb0a71610df0445b54c9063ab6"),
+        ("customers", UInt64(7), "6771b9d2dc4adf9523b87842ed07f4b6321749a85f7b7dcee50753e3807b3605"),
         ("transactions", UInt64(42), "0b91b65318c706efd880f7f78b08c383e9708384f69d5c4cbfec9021030f14d4"),
     ])
     func goldenHashes(schemaName: String, seed: UInt64, expected: String) throws {

@@ -1,9 +1,12 @@
 import Testing
+import Foundation
 @testable import SyntheticData
 
 @Suite("Every PII value is pattern-valid and never real")
 struct PIIValidityTests {
     static let rows = 20_000
+    /// The last word of each phrase that introduces an embedded value.
+    static let leadIns: Set<String> = ["contact", "at", "call", "on", "SSN", "file", "card", "number", "IBAN", "to", "from", "IP"]
 
     func values(_ schemaName: String) throws -> (RowRegenerator, [(row: Int, value: PIIValue)]) {
         let schema = try loadSchema(schemaName)
@@ -28,6 +31,15 @@ struct PIIValidityTests {
                 // The embedded value is really in the row's text.
                 let line = String(decoding: regenerator.row(row), as: UTF8.self)
                 #expect(line.contains(pii.value), "row \(row): \(pii.value) not in its notes")
+                // …as a phrase of its own: its lead-in ("call ", "card number ", …) starts the
+                // field or follows a space, never glued to the previous word.
+                // (The last occurrence: notes is the last column, and an earlier column may hold the same value.)
+                if let range = line.range(of: pii.value, options: .backwards) {
+                    let before = line[..<range.lowerBound].dropLast()  // the lead-in's space
+                    let leadIn = before.reversed().prefix { $0 != " " && $0 != "," && $0 != "\"" }
+                    let glued = before.dropLast(leadIn.count).last.map { $0 != " " && $0 != "," && $0 != "\"" } ?? false
+                    #expect(!glued && Self.leadIns.contains(String(leadIn.reversed())), "row \(row): \(line[before.startIndex..<range.upperBound].suffix(40))")
+                }
             }
         }
         for kind in [PIIKind.name, .email, .phone, .ssn, .dateOfBirth, .address, .creditCard, .iban, .ipv4] {

@@ -74,7 +74,9 @@ public struct GeneratorOptions: Sendable, Equatable, Codable {
 /// Everything that determines a dataset's bytes, and what it is expected to do in the
 /// pipeline. Any row — and its PII values — can be regenerated from a recipe and its schema.
 public struct DatasetRecipe: Sendable, Equatable, Codable {
-    public static let currentVersion = 1
+    /// The generator's output version: the same recipe makes the same bytes only within one
+    /// version. 2: an embedded PII phrase after a note's last word is separated by a space.
+    public static let currentVersion = 2
 
     public struct SchemaReference: Sendable, Equatable, Codable {
         public var name: String
@@ -147,6 +149,9 @@ public struct DatasetRecipe: Sendable, Equatable, Codable {
     /// A regenerator for this recipe's rows, after checking that `schema` is the one the
     /// recipe was made with.
     public func regenerator(schema: Schema) throws -> RowRegenerator {
+        guard self.recipeVersion == Self.currentVersion else {
+            throw RecipeError(message: "this recipe was made by generator version \(self.recipeVersion); this csvstorm generates version \(Self.currentVersion), whose rows differ: generate the dataset again")
+        }
         guard schema.fingerprint == self.schema.fingerprint else {
             throw RecipeError(message: "schema '\(schema.sourcePath)' (fingerprint \(schema.fingerprint.prefix(12))…) is not the one this recipe was made with (\(self.schema.fingerprint.prefix(12))…)")
         }

@@ -302,6 +302,11 @@ package struct RowEncoder: @unchecked Sendable {
             for i in 0...count {
                 if i == piiAt {
                     let kind = embeddedKinds.item(random.below(embeddedCount))
+                    if i == count && count > 0 {
+                        // After the last word, which has no trailing space.
+                        out[n] = UInt8(ascii: " ")
+                        n &+= 1
+                    }
                     n &+= writePhrasePrefix(kind, random.next(), to: out + n)
                     let start = n
                     n &+= writeEmbedded(kind, random: &random, to: out + n)
