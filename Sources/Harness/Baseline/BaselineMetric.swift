@@ -289,7 +289,7 @@ package struct BaselineTolerance: Sendable, Equatable {
     /// `csvstorm compare` without a scenario). Wide on purpose: CI machines are shared and
     /// noisy, and an unchanged build must pass. Latencies get a ratio plus an absolute slack
     /// (small values are mostly noise); rates get a slack (a 0 baseline has no ratio);
-    /// throughput a ratio. Measured on ci-regression: results/baselines/README.md.
+    /// throughput a ratio. How they were chosen (ci-regression measurements): results/README.md.
     package static let defaults: [BaselineTolerance] = [
         ("e2e_latency.p50", "1.5x + 1s"),
         ("e2e_latency.p95", "1.5x + 2s"),

@@ -205,7 +205,8 @@ package struct ScenarioRunner: Sendable {
         if let path = self.options.baseline.writeTo {
             if exitCode == .passed {
                 do {
-                    try BaselineSnapshot.baseline(from: measured, run: results.directory.path, note: self.options.baseline.machineNote).write(to: path)
+                    let run = (self.options.resultsRoot as NSString).appendingPathComponent(results.directory.lastPathComponent)
+                    try BaselineSnapshot.baseline(from: measured, run: run, note: self.options.baseline.machineNote).write(to: path)
                     baselineWritten = path
                     baselineNote = "  baseline written: \(path)"
                 } catch {
