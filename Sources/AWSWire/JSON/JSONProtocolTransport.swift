@@ -13,7 +13,10 @@ import NIOHTTP1
 /// Shared by ``DynamoDBClient`` and ``SQSClient``: every attempt is signed anew and runs through
 /// the ``StandardRetryStrategy``.
 struct JSONProtocolTransport: Sendable {
+    /// JSON 1.0 (DynamoDB, SQS, Step Functions); ECS speaks JSON 1.1, which differs only in this
+    /// content type for what the clients here send and read.
     static let contentType = "application/x-amz-json-1.0"
+    static let contentType11 = "application/x-amz-json-1.1"
 
     let httpClient: HTTPClient
     let endpoint: S3Endpoint
@@ -27,6 +30,7 @@ struct JSONProtocolTransport: Sendable {
     let requestTimeout: Duration
     let maxResponseBytes: Int
     let logger: Logger?
+    var contentType: String = Self.contentType
 
     /// Calls `operation` with `body` (retried) and returns the parsed response document.
     func call(_ operation: String, _ body: JSONValue, timeout: Duration? = nil) async throws -> JSONValue {
@@ -45,7 +49,7 @@ struct JSONProtocolTransport: Sendable {
         let target = "\(self.targetPrefix).\(operation)"
         let headers: [(name: String, value: String)] = [
             (name: "host", value: authority),
-            (name: "content-type", value: Self.contentType),
+            (name: "content-type", value: self.contentType),
             (name: "x-amz-target", value: target),
         ]
         let signer = try await self.signing.signer(region: self.region, service: self.service)
@@ -56,7 +60,7 @@ struct JSONProtocolTransport: Sendable {
         var request = HTTPClientRequest(url: "\(self.endpoint.scheme)://\(authority)/")
         request.method = .POST
         request.headers.add(name: "Host", value: authority)
-        request.headers.add(name: "Content-Type", value: Self.contentType)
+        request.headers.add(name: "Content-Type", value: self.contentType)
         request.headers.add(name: "X-Amz-Target", value: target)
         for h in added { request.headers.add(name: h.name, value: h.value) }
         request.headers.add(name: "Content-Length", value: String(bytes.count))
