@@ -53,6 +53,14 @@ final class EventOutbox: Service {
         while true {
             let batch = try await self.store.pendingEvents(limit: 256)
             if batch.isEmpty { return }
+            if let sink = self.sink as? any ObjectEventBatchSink {
+                // All or nothing: one transaction on each side, however many events piled up.
+                try Task.checkCancellation()
+                try await sink.deliver(batch: batch.map(\.event))
+                for (_, event) in batch { self.recorder.record(event) }
+                try await self.store.markDelivered(batch.map(\.seq))
+                continue
+            }
             for (seq, event) in batch {
                 try Task.checkCancellation()
                 if let sink = self.sink { try await sink.deliver(event) }

@@ -1,3 +1,4 @@
+import AWSWire
 import Foundation
 
 /// An S3 "Object Created" event in the shape EventBridge delivers it
@@ -147,15 +148,83 @@ package struct ObjectCreatedEvent: Sendable, Hashable, Codable {
         self.reason = try detail.decode(Reason.self, forKey: .reason)
     }
 
-    /// The event as EventBridge JSON (keys sorted, so equal events give equal bytes).
+    /// The event as EventBridge JSON (keys sorted, so equal events give equal bytes): the bytes
+    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes for ``encode(to:)``,
+    /// written by hand (an event is written and read several times per object in the pipeline).
     package func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
+        Data(self.jsonBytes())
     }
 
+    func jsonBytes() -> [UInt8] {
+        var w = JSONText(capacity: 512)
+        w.raw("{\"account\":")
+        w.string(self.account)
+        w.raw(",\"detail\":{\"bucket\":{\"name\":")
+        w.string(self.bucket)
+        w.raw("},\"object\":{\"etag\":")
+        w.string(self.etag)
+        w.raw(",\"key\":")
+        w.string(self.key)
+        w.raw(",\"sequencer\":")
+        w.string(self.sequencer)
+        w.raw(",\"size\":")
+        w.int(self.size)
+        if let versionId = self.versionId {
+            w.raw(",\"version-id\":")
+            w.string(versionId)
+        }
+        w.raw("},\"reason\":")
+        w.string(self.reason.rawValue)
+        w.raw(",\"request-id\":")
+        w.string(self.requestId)
+        w.raw(",\"requester\":")
+        w.string(self.requester)
+        w.raw(",\"source-ip-address\":")
+        w.string(self.sourceIPAddress)
+        w.raw(",\"version\":\"0\"},\"detail-type\":\"Object Created\",\"id\":")
+        w.string(self.id)
+        w.raw(",\"region\":")
+        w.string(self.region)
+        w.raw(",\"resources\":[")
+        w.string("arn:aws:s3:::\(self.bucket)")
+        w.raw("],\"source\":\"aws.s3\",\"time\":")
+        w.string(Self.timestamp(self.time))
+        w.raw(",\"version\":\"0\"}")
+        return w.bytes
+    }
+
+    /// Reads EventBridge JSON (any key order), as ``init(from:)`` does, with the AWS JSON
+    /// parser rather than `JSONDecoder`.
     package static func decode(json: Data) throws -> ObjectCreatedEvent {
-        try JSONDecoder().decode(ObjectCreatedEvent.self, from: json)
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(json)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not JSON: \(error)"))
+        }
+        func fail(_ what: String) -> DecodingError {
+            DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not an Object Created event: \(what)"))
+        }
+        func string(_ value: JSONValue?, _ name: String) throws -> String {
+            guard let text = value?.stringValue else { throw fail("missing \(name)") }
+            return text
+        }
+        let detail = document["detail"]
+        let object = detail?["object"]
+        let timeText = try string(document["time"], "time")
+        guard let time = Self.parseTimestamp(timeText) else { throw fail("not an ISO 8601 time: \(timeText)") }
+        guard case .number(let size)? = object?["size"], size.rounded() == size, size >= 0 else { throw fail("missing detail.object.size") }
+        var versionId: String?
+        if let version = object?["version-id"], version != .null { versionId = try string(version, "detail.object.version-id") }
+        return ObjectCreatedEvent(
+            id: try string(document["id"], "id"), time: time, region: try string(document["region"], "region"),
+            account: try string(document["account"], "account"), bucket: try string(detail?["bucket"]?["name"], "detail.bucket.name"),
+            key: try string(object?["key"], "detail.object.key"), size: Int64(size), etag: try string(object?["etag"], "detail.object.etag"),
+            versionId: versionId, sequencer: try string(object?["sequencer"], "detail.object.sequencer"),
+            requestId: try string(detail?["request-id"], "detail.request-id"), reason: Reason(rawValue: try string(detail?["reason"], "detail.reason")),
+            requester: try string(detail?["requester"], "detail.requester"),
+            sourceIPAddress: try string(detail?["source-ip-address"], "detail.source-ip-address")
+        )
     }
 
     static func timestamp(_ date: Date) -> String {

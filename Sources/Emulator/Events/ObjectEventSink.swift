@@ -13,6 +13,14 @@ package protocol ObjectEventSink: Sendable {
     func deliver(_ event: ObjectCreatedEvent) async throws
 }
 
+/// A sink that takes a batch of events at once, all or nothing (the pipeline stores a batch in
+/// one inbox transaction). The outbox then marks the batch delivered in one transaction too;
+/// at-least-once and creation order are unchanged.
+package protocol ObjectEventBatchSink: ObjectEventSink {
+    /// Accepts every event of `events` (in order), or throws having accepted none.
+    func deliver(batch events: [ObjectCreatedEvent]) async throws
+}
+
 /// A sink made of a closure.
 package struct ObjectEventClosureSink: ObjectEventSink {
     private let body: @Sendable (ObjectCreatedEvent) async throws -> Void

@@ -70,7 +70,7 @@ package final class DynamoDBItemStore: Sendable {
                 if ifNotExists { return existing }
                 throw DynamoDBServiceError(.resourceInUse, "Table already exists: \(definition.name)")
             }
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO ddb_table (name, partition_key, partition_type, sort_key, sort_type, ttl_attribute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
                     definition.name, definition.partitionKey.name, definition.partitionKey.type, definition.sortKey?.name,
@@ -89,15 +89,15 @@ package final class DynamoDBItemStore: Sendable {
     }
 
     package func tableNames() async throws -> [String] {
-        try await self.pool.read { db in try String.fetchAll(db, sql: "SELECT name FROM ddb_table ORDER BY name") }
+        try await self.pool.read { db in try String.fetchAll(db, cachedSQL: "SELECT name FROM ddb_table ORDER BY name") }
     }
 
     /// Deletes a table and its items.
     package func deleteTable(_ name: String) async throws -> DynamoDBTableDefinition {
         try await self.pool.write { db in
             guard let t = try Self.table(name, db) else { throw DynamoDBServiceError.tableNotFound(name) }
-            try db.execute(sql: "DELETE FROM ddb_item WHERE table_name = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM ddb_table WHERE name = ?", arguments: [name])
+            try db.executeCached(sql: "DELETE FROM ddb_item WHERE table_name = ?", arguments: [name])
+            try db.executeCached(sql: "DELETE FROM ddb_table WHERE name = ?", arguments: [name])
             return t
         }
     }
@@ -106,13 +106,13 @@ package final class DynamoDBItemStore: Sendable {
     package func setTTLAttribute(table: String, attribute: String?) async throws {
         try await self.pool.write { db in
             guard try Self.table(table, db) != nil else { throw DynamoDBServiceError.tableNotFound(table) }
-            try db.execute(sql: "UPDATE ddb_table SET ttl_attribute = ? WHERE name = ?", arguments: [attribute, table])
+            try db.executeCached(sql: "UPDATE ddb_table SET ttl_attribute = ? WHERE name = ?", arguments: [attribute, table])
             // Existing items get their expiry computed now.
             guard let t = try Self.table(table, db) else { return }
-            let rows = try Row.fetchAll(db, sql: "SELECT pk, sk, item FROM ddb_item WHERE table_name = ?", arguments: [table])
+            let rows = try Row.fetchAll(db, cachedSQL: "SELECT pk, sk, item FROM ddb_item WHERE table_name = ?", arguments: [table])
             for row in rows {
                 let item = try Self.decode(row["item"])
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE ddb_item SET expires_at = ? WHERE table_name = ? AND pk = ? AND sk = ?",
                     arguments: [t.expiry(of: item), table, row["pk"] as String, row["sk"] as String]
                 )
@@ -125,7 +125,7 @@ package final class DynamoDBItemStore: Sendable {
         let now = self.now().timeIntervalSince1970
         return try await self.pool.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM ddb_item WHERE table_name = ? AND (expires_at IS NULL OR expires_at > ?)",
+                db, cachedSQL: "SELECT COUNT(*) FROM ddb_item WHERE table_name = ? AND (expires_at IS NULL OR expires_at > ?)",
                 arguments: [table, now]
             ) ?? 0
         }
@@ -190,7 +190,7 @@ package final class DynamoDBItemStore: Sendable {
             let old = try Self.current(t, key: key, now: now, db)
             if let condition, !condition.evaluate(old) { throw DynamoDBServiceError.conditionalCheckFailed(item: old) }
             let (pk, sk) = t.storedKey(of: key)
-            try db.execute(sql: "DELETE FROM ddb_item WHERE table_name = ? AND pk = ? AND sk = ?", arguments: [table, pk, sk])
+            try db.executeCached(sql: "DELETE FROM ddb_item WHERE table_name = ? AND pk = ? AND sk = ?", arguments: [table, pk, sk])
             return old
         }
     }
@@ -225,7 +225,7 @@ package final class DynamoDBItemStore: Sendable {
                 _ = arguments.append(contentsOf: [pk, pk, sk])
             }
             sql += forward ? " ORDER BY pk, sk" : " ORDER BY pk DESC, sk DESC"
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            let cursor = try Row.fetchCursor(db, cachedSQL: sql, arguments: arguments)
             var items: [DynamoDBItem] = []
             var scanned = 0
             var bytes = 0
@@ -259,7 +259,7 @@ package final class DynamoDBItemStore: Sendable {
     // MARK: - SQL helpers
 
     static func table(_ name: String, _ db: Database) throws -> DynamoDBTableDefinition? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM ddb_table WHERE name = ?", arguments: [name]) else { return nil }
+        guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM ddb_table WHERE name = ?", arguments: [name]) else { return nil }
         let sortKey: String? = row["sort_key"]
         let sortType: String? = row["sort_type"]
         return DynamoDBTableDefinition(
@@ -276,7 +276,7 @@ package final class DynamoDBItemStore: Sendable {
         guard
             let text = try String.fetchOne(
                 db,
-                sql: "SELECT item FROM ddb_item WHERE table_name = ? AND pk = ? AND sk = ? AND (expires_at IS NULL OR expires_at > ?)",
+                cachedSQL: "SELECT item FROM ddb_item WHERE table_name = ? AND pk = ? AND sk = ? AND (expires_at IS NULL OR expires_at > ?)",
                 arguments: [t.name, pk, sk, now]
             )
         else { return nil }
@@ -285,15 +285,15 @@ package final class DynamoDBItemStore: Sendable {
 
     static func write(_ t: DynamoDBTableDefinition, _ item: DynamoDBItem, _ db: Database) throws {
         let (pk, sk) = t.storedKey(of: item)
-        let text = String(decoding: DynamoDBAttributeValue.json(item).serialized(), as: UTF8.self)
-        try db.execute(
+        let text = String(decoding: JSONText.serialize(DynamoDBAttributeValue.json(item)), as: UTF8.self)
+        try db.executeCached(
             sql: "INSERT OR REPLACE INTO ddb_item (table_name, pk, sk, item, expires_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [t.name, pk, sk, text, t.expiry(of: item)]
         )
     }
 
     static func purge(now: Double, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM ddb_item WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
+        try db.executeCached(sql: "DELETE FROM ddb_item WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [now])
     }
 
     static func decode(_ text: String) throws -> DynamoDBItem {

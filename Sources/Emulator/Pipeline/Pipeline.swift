@@ -15,7 +15,7 @@ import Synchronization
 /// graceful shutdown it stops, leaving in-flight executions RUNNING in the store, and a later
 /// start on the same state directory resumes them (the ledger's conditional writes make the
 /// resumed execution carry on from its own RUNNING record).
-package final class Pipeline: Service, ObjectEventSink {
+package final class Pipeline: Service, ObjectEventBatchSink {
     package let configuration: PipelineConfiguration
     package let data: PipelineDataServices
     package let store: PipelineStore
@@ -82,19 +82,30 @@ package final class Pipeline: Service, ObjectEventSink {
 
     /// The rule: a matching event enters the inbox (twice for a duplicated delivery).
     package func deliver(_ event: ObjectCreatedEvent) async throws {
+        try await self.deliver(batch: [event])
+    }
+
+    /// ``deliver(_:)`` for a batch, in order: the matching events enter the inbox in one
+    /// transaction (all or none).
+    package func deliver(batch events: [ObjectCreatedEvent]) async throws {
         guard !self.isDown else { throw PipelineStoppedError() }
-        self.counters.add(.eventsReceived)
-        guard self.configuration.rule.matches(bucket: event.bucket, key: event.key, rawBucket: self.buckets.raw) else {
-            self.counters.add(.eventsFilteredOut)
-            return
-        }
-        let fault = self.configuration.faults.delivery?(event)
-        let rate = self.configuration.duplicateRate
-        let duplicate = fault?.duplicate == true || (rate > 0 && self.random.withLock { Double.random(in: 0..<1, using: &$0) } < rate)
-        if duplicate { self.counters.add(.eventsDuplicated) }
         let now = Date()
-        let delay = fault?.delay ?? .zero
-        try await self.store.accept(event, copies: duplicate ? 2 : 1, notBefore: now.addingTimeInterval(delay.seconds), now: now)
+        var arrivals: [PipelineStore.Arrival] = []
+        for event in events {
+            self.counters.add(.eventsReceived)
+            guard self.configuration.rule.matches(bucket: event.bucket, key: event.key, rawBucket: self.buckets.raw) else {
+                self.counters.add(.eventsFilteredOut)
+                continue
+            }
+            let fault = self.configuration.faults.delivery?(event)
+            let rate = self.configuration.duplicateRate
+            let duplicate = fault?.duplicate == true || (rate > 0 && self.random.withLock { Double.random(in: 0..<1, using: &$0) } < rate)
+            if duplicate { self.counters.add(.eventsDuplicated) }
+            let delay = fault?.delay ?? .zero
+            arrivals.append(.init(event: event, copies: duplicate ? 2 : 1, notBefore: now.addingTimeInterval(delay.seconds)))
+        }
+        guard !arrivals.isEmpty else { return }
+        try await self.store.accept(arrivals, now: now)
         self.wake.signal()
     }
 
@@ -147,9 +158,17 @@ package final class Pipeline: Service, ObjectEventSink {
     private func busLoop() async throws {
         while !Task.isCancelled {
             let (due, nextDue) = try await self.store.dueDeliveries(at: Date(), limit: 256)
+            // Deliveries the target accepts start their executions together, in one transaction.
+            var starts: [(execution: PipelineStore.Execution, delivery: Int64?)] = []
             for delivery in due {
                 try Task.checkCancellation()
-                try await self.attempt(delivery)
+                if let execution = try await self.attempt(delivery) { starts.append((execution, delivery.id)) }
+            }
+            if !starts.isEmpty {
+                let started = try await self.store.startExecutions(starts)
+                self.counters.add(.executionsStarted, started.count)
+                let spawn = self.spawnContinuation.withLock { $0 }
+                for execution in started { spawn?.yield(execution) }
             }
             // Attempts may have scheduled retries: look again before sleeping.
             if !due.isEmpty { continue }
@@ -160,8 +179,9 @@ package final class Pipeline: Service, ObjectEventSink {
         }
     }
 
-    /// One delivery attempt to the rule's target (StartExecution).
-    private func attempt(_ delivery: PipelineStore.Delivery) async throws {
+    /// One delivery attempt to the rule's target (StartExecution). A failure (a fault) is handled
+    /// here; on success, returns the execution for the caller to start.
+    private func attempt(_ delivery: PipelineStore.Delivery) async throws -> PipelineStore.Execution? {
         self.counters.add(.deliveryAttempts)
         if let failure = self.configuration.faults.eventTarget?(delivery.event) {
             self.counters.add(.deliveryFailures)
@@ -185,11 +205,9 @@ package final class Pipeline: Service, ObjectEventSink {
                 try await self.store.markDeadLettered(delivery: delivery.id)
                 self.counters.add(.eventsDeadLettered)
             }
-            return
+            return nil
         }
-        let execution = try await self.store.startExecution(Self.newExecution(for: delivery.event, source: "event"), delivery: delivery.id)
-        self.counters.add(.executionsStarted)
-        self.spawnContinuation.withLock { $0 }?.yield(execution)
+        return Self.newExecution(for: delivery.event, source: "event")
     }
 
     // MARK: Executions

@@ -95,15 +95,37 @@ package final class PipelineStore: Sendable {
 
     // MARK: Deliveries
 
+    /// An event entering the inbox.
+    package struct Arrival: Sendable {
+        package var event: ObjectCreatedEvent
+        /// 2 for a duplicated delivery.
+        package var copies: Int
+        package var notBefore: Date
+
+        package init(event: ObjectCreatedEvent, copies: Int, notBefore: Date) {
+            self.event = event
+            self.copies = copies
+            self.notBefore = notBefore
+        }
+    }
+
     /// Accepts an event into the inbox `copies` times (2 for a duplicated delivery).
     package func accept(_ event: ObjectCreatedEvent, copies: Int, notBefore: Date, now: Date) async throws {
-        let json = try event.jsonData()
+        try await self.accept([Arrival(event: event, copies: copies, notBefore: notBefore)], now: now)
+    }
+
+    /// Accepts events into the inbox, all in one transaction (or none).
+    package func accept(_ arrivals: [Arrival], now: Date) async throws {
+        guard !arrivals.isEmpty else { return }
+        let rows = arrivals.map { (json: $0.event.jsonBytes(), copies: $0.copies, notBefore: $0.notBefore) }
         try await self.pool.write { db in
-            for _ in 0..<max(1, copies) {
-                try db.execute(
-                    sql: "INSERT INTO delivery (event_json, received_at, not_before, state) VALUES (?, ?, ?, 'pending')",
-                    arguments: [json, now.timeIntervalSince1970, notBefore.timeIntervalSince1970]
-                )
+            for row in rows {
+                for _ in 0..<max(1, row.copies) {
+                    try db.executeCached(
+                        sql: "INSERT INTO delivery (event_json, received_at, not_before, state) VALUES (?, ?, ?, 'pending')",
+                        arguments: [Data(row.json), now.timeIntervalSince1970, row.notBefore.timeIntervalSince1970]
+                    )
+                }
             }
         }
     }
@@ -112,7 +134,7 @@ package final class PipelineStore: Sendable {
     package func dueDeliveries(at now: Date, limit: Int) async throws -> (due: [Delivery], nextDue: Date?) {
         try await self.pool.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM delivery WHERE state = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+                db, cachedSQL: "SELECT * FROM delivery WHERE state = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
                 arguments: [now.timeIntervalSince1970, limit]
             )
             let due = try rows.map { row in
@@ -124,7 +146,7 @@ package final class PipelineStore: Sendable {
                 )
             }
             let next = try Double.fetchOne(
-                db, sql: "SELECT MIN(not_before) FROM delivery WHERE state = 'pending' AND not_before > ?", arguments: [now.timeIntervalSince1970]
+                db, cachedSQL: "SELECT MIN(not_before) FROM delivery WHERE state = 'pending' AND not_before > ?", arguments: [now.timeIntervalSince1970]
             )
             return (due, next.map { Date(timeIntervalSince1970: $0) })
         }
@@ -132,7 +154,7 @@ package final class PipelineStore: Sendable {
 
     package func scheduleRetry(delivery id: Int64, attempts: Int, notBefore: Date) async throws {
         try await self.pool.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: "UPDATE delivery SET attempts = ?, not_before = ? WHERE id = ?",
                 arguments: [attempts, notBefore.timeIntervalSince1970, id]
             )
@@ -142,38 +164,48 @@ package final class PipelineStore: Sendable {
     /// The delivery went to the RetryQueue.
     package func markDeadLettered(delivery id: Int64) async throws {
         try await self.pool.write { db in
-            try db.execute(sql: "UPDATE delivery SET state = 'dead' WHERE id = ?", arguments: [id])
+            try db.executeCached(sql: "UPDATE delivery SET state = 'dead' WHERE id = ?", arguments: [id])
         }
     }
 
     /// Starts an execution: inserts it RUNNING and, when it comes from the inbox, marks that
     /// delivery done, in one transaction (so a crash cannot lose or double the hand-over).
     package func startExecution(_ execution: Execution, delivery: Int64?) async throws -> Execution {
-        try await self.pool.write { db in
-            if let delivery {
-                try db.execute(sql: "UPDATE delivery SET state = 'done' WHERE id = ?", arguments: [delivery])
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO execution (execution_id, job_id, bucket, key, sequencer, status, source, started_at, attempts, history_json, event_json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                    """,
-                arguments: [
-                    execution.executionId, execution.jobId, execution.bucket, execution.key, execution.sequencer,
-                    execution.status.rawValue, execution.source, execution.startedAt.timeIntervalSince1970,
-                    try Self.encoder.encode(execution.history), Data(execution.eventJSON.utf8),
-                ]
-            )
-            var stored = execution
-            stored.seq = db.lastInsertedRowID
-            return stored
+        try await self.pool.write { db in try Self.insertExecution(execution, delivery: delivery, db) }
+    }
+
+    /// ``startExecution(_:delivery:)`` for several, in one transaction (all or none).
+    package func startExecutions(_ starts: [(execution: Execution, delivery: Int64?)]) async throws -> [Execution] {
+        guard !starts.isEmpty else { return [] }
+        return try await self.pool.write { db in
+            try starts.map { try Self.insertExecution($0.execution, delivery: $0.delivery, db) }
         }
+    }
+
+    private static func insertExecution(_ execution: Execution, delivery: Int64?, _ db: Database) throws -> Execution {
+        if let delivery {
+            try db.executeCached(sql: "UPDATE delivery SET state = 'done' WHERE id = ?", arguments: [delivery])
+        }
+        try db.executeCached(
+            sql: """
+                INSERT INTO execution (execution_id, job_id, bucket, key, sequencer, status, source, started_at, attempts, history_json, event_json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                """,
+            arguments: [
+                execution.executionId, execution.jobId, execution.bucket, execution.key, execution.sequencer,
+                execution.status.rawValue, execution.source, execution.startedAt.timeIntervalSince1970,
+                try Self.encoder.encode(execution.history), Data(execution.eventJSON.utf8),
+            ]
+        )
+        var stored = execution
+        stored.seq = db.lastInsertedRowID
+        return stored
     }
 
     /// Saves the execution's progress (history, attempts) or its end.
     package func update(_ execution: Execution) async throws {
         try await self.pool.write { db in
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     UPDATE execution SET status = ?, stopped_at = ?, result = ?, error = ?, cause = ?, attempts = ?, history_json = ?
                     WHERE execution_id = ?
@@ -188,7 +220,7 @@ package final class PipelineStore: Sendable {
 
     package func execution(id: String) async throws -> Execution? {
         try await self.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM execution WHERE execution_id = ?", arguments: [id]).map(Self.execution)
+            try Row.fetchOne(db, cachedSQL: "SELECT * FROM execution WHERE execution_id = ?", arguments: [id]).map(Self.execution)
         }
     }
 
@@ -197,11 +229,11 @@ package final class PipelineStore: Sendable {
         try await self.pool.read { db in
             if let status {
                 return try Row.fetchAll(
-                    db, sql: "SELECT * FROM execution WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    db, cachedSQL: "SELECT * FROM execution WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
                     arguments: [status.rawValue, after, limit]
                 ).map(Self.execution)
             }
-            return try Row.fetchAll(db, sql: "SELECT * FROM execution WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
+            return try Row.fetchAll(db, cachedSQL: "SELECT * FROM execution WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
                 .map(Self.execution)
         }
     }
@@ -209,9 +241,9 @@ package final class PipelineStore: Sendable {
     /// Removes the oldest finished executions beyond `limit`.
     package func trimHistory(keeping limit: Int) async throws {
         try await self.pool.write { db in
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM execution") ?? 0
+            let count = try Int.fetchOne(db, cachedSQL: "SELECT COUNT(*) FROM execution") ?? 0
             guard count > limit else { return }
-            try db.execute(
+            try db.executeCached(
                 sql: "DELETE FROM execution WHERE seq IN (SELECT seq FROM execution WHERE status != 'RUNNING' ORDER BY seq LIMIT ?)",
                 arguments: [count - limit]
             )
@@ -226,10 +258,10 @@ package final class PipelineStore: Sendable {
 
     package func counts() async throws -> Counts {
         try await self.pool.read { db in
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE state = 'pending'") ?? 0
-            let dead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM delivery WHERE state = 'dead'") ?? 0
+            let pending = try Int.fetchOne(db, cachedSQL: "SELECT COUNT(*) FROM delivery WHERE state = 'pending'") ?? 0
+            let dead = try Int.fetchOne(db, cachedSQL: "SELECT COUNT(*) FROM delivery WHERE state = 'dead'") ?? 0
             var executions: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM execution GROUP BY status") {
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT status, COUNT(*) AS n FROM execution GROUP BY status") {
                 executions[row["status"]] = row["n"]
             }
             return Counts(deliveriesPending: pending, deliveriesDeadLettered: dead, executions: executions)

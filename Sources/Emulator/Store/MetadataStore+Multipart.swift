@@ -29,7 +29,7 @@ extension MetadataStore {
     package func createUpload(_ upload: UploadRecord) async throws {
         try await self.pool.write { db in
             _ = try Self.requireBucket(db, upload.bucket)
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO upload (upload_id, bucket, key, initiated, content_type, user_metadata, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [upload.uploadId, upload.bucket, upload.key, upload.initiated.timeIntervalSince1970, upload.contentType,
                             Self.encodeMetadata(upload.userMetadata), upload.checksumAlgorithm?.rawValue]
@@ -38,7 +38,7 @@ extension MetadataStore {
     }
 
     static func requireUpload(_ db: Database, bucket: String, key: String, uploadId: String) throws -> UploadRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
+        guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
             throw S3Error.noSuchUpload(uploadId)
         }
         let upload = Self.upload(row)
@@ -59,9 +59,9 @@ extension MetadataStore {
         try await self.pool.write { db in
             _ = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
             let old = try String.fetchOne(
-                db, sql: "SELECT blob FROM part WHERE upload_id = ? AND part_number = ?", arguments: [uploadId, part.partNumber]
+                db, cachedSQL: "SELECT blob FROM part WHERE upload_id = ? AND part_number = ?", arguments: [uploadId, part.partNumber]
             )
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT OR REPLACE INTO part (upload_id, part_number, blob, size, etag, checksum, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [uploadId, part.partNumber, part.blob, part.size, part.etag, part.checksum, part.lastModified.timeIntervalSince1970]
             )
@@ -76,7 +76,7 @@ extension MetadataStore {
             _ = try Self.requireBucket(db, bucket)
             let upload = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM part WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+                db, cachedSQL: "SELECT * FROM part WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
                 arguments: [uploadId, marker, maxParts + 1]
             )
             let parts = rows.prefix(maxParts).map(Self.part)
@@ -91,7 +91,7 @@ extension MetadataStore {
             _ = try Self.requireBucket(db, bucket)
             var page = ListPage<UploadRecord>(items: [], commonPrefixes: [], isTruncated: false)
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT * FROM upload WHERE bucket = ? AND key >= ? ORDER BY key, initiated, upload_id",
+                db, cachedSQL: "SELECT * FROM upload WHERE bucket = ? AND key >= ? ORDER BY key, initiated, upload_id",
                 arguments: [bucket, max(keyMarker ?? "", prefix)]
             )
             var pastMarker = uploadIdMarker == nil
@@ -131,9 +131,9 @@ extension MetadataStore {
         try await self.pool.write { db in
             _ = try Self.requireBucket(db, bucket)
             _ = try Self.requireUpload(db, bucket: bucket, key: key, uploadId: uploadId)
-            let blobs = try String.fetchAll(db, sql: "SELECT blob FROM part WHERE upload_id = ?", arguments: [uploadId])
-            try db.execute(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
-            try db.execute(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
+            let blobs = try String.fetchAll(db, cachedSQL: "SELECT blob FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.executeCached(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.executeCached(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
             return blobs
         }
     }
@@ -189,9 +189,9 @@ extension MetadataStore {
         let grace = Double(gracePeriod.components.seconds)
         return try await self.pool.write { db in
             let bucketRecord = try Self.requireBucket(db, bucket)
-            try db.execute(sql: "DELETE FROM completion WHERE completed_at < ?", arguments: [now.timeIntervalSince1970 - grace])
-            guard let uploadRow = try Row.fetchOne(db, sql: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
-                if let row = try Row.fetchOne(db, sql: "SELECT * FROM completion WHERE upload_id = ?", arguments: [uploadId]),
+            try db.executeCached(sql: "DELETE FROM completion WHERE completed_at < ?", arguments: [now.timeIntervalSince1970 - grace])
+            guard let uploadRow = try Row.fetchOne(db, cachedSQL: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
+                if let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM completion WHERE upload_id = ?", arguments: [uploadId]),
                    row["bucket"] == bucket, row["key"] == key, row["request_digest"] == digest
                 {
                     var checksum: ChecksumValue?
@@ -214,7 +214,7 @@ extension MetadataStore {
             guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
 
             var stored: [Int: PartRecord] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM part WHERE upload_id = ?", arguments: [uploadId]) {
+            for row in try Row.fetchAll(db, cachedSQL: "SELECT * FROM part WHERE upload_id = ?", arguments: [uploadId]) {
                 let part = Self.part(row)
                 stored[part.partNumber] = part
             }
@@ -273,13 +273,13 @@ extension MetadataStore {
             var (record, event, removed) = try Self.insertVersion(db, new, context: context)
             let used = Set(chosen.map(\.partNumber))
             removed.append(contentsOf: stored.values.filter { !used.contains($0.partNumber) }.map(\.blob))
-            try db.execute(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
-            try db.execute(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
+            try db.executeCached(sql: "DELETE FROM part WHERE upload_id = ?", arguments: [uploadId])
+            try db.executeCached(sql: "DELETE FROM upload WHERE upload_id = ?", arguments: [uploadId])
             let completion = CompletionRecord(
                 uploadId: uploadId, bucket: bucket, key: key, requestDigest: digest, etag: etag, versionId: record.versionId,
                 checksum: checksum, completedAt: now
             )
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT OR REPLACE INTO completion (upload_id, bucket, key, request_digest, etag, version_id, checksum_algorithm,
                         checksum_value, checksum_type, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -60,16 +60,16 @@ extension MetadataStore {
         var removed: [String] = []
         let versionId = bucket.versioningEnabled ? Self.newVersionId() : "null"
         if !bucket.versioningEnabled,
-           let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = 'null'", arguments: [new.bucket, new.key])
+           let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = 'null'", arguments: [new.bucket, new.key])
         {
             let old = Self.object(row)
             removed = old.segments.map(\.blob)
-            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [old.id])
+            try db.executeCached(sql: "DELETE FROM object WHERE id = ?", arguments: [old.id])
         }
-        try db.execute(sql: "UPDATE object SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [new.bucket, new.key])
+        try db.executeCached(sql: "UPDATE object SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [new.bucket, new.key])
         let retainUntil: Double? =
             bucket.objectLockEnabled ? bucket.retentionSeconds.map { new.lastModified.timeIntervalSince1970 + Double($0) } : nil
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO object (bucket, key, version_id, is_latest, is_delete_marker, size, etag, content_type, user_metadata,
                     checksum_algorithm, checksum_value, checksum_type, segments, part_count, last_modified, retain_until)
@@ -111,7 +111,7 @@ extension MetadataStore {
         try await self.pool.read { db in
             _ = try Self.requireBucket(db, bucket)
             if let versionId {
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, versionId]) else {
+                guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, versionId]) else {
                     throw S3Error.noSuchVersion(key: key, versionId: versionId)
                 }
                 let record = Self.object(row)
@@ -124,7 +124,7 @@ extension MetadataStore {
                 }
                 return record
             }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key]) else {
+            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key]) else {
                 throw S3Error.noSuchKey(key)
             }
             let record = Self.object(row)
@@ -144,8 +144,8 @@ extension MetadataStore {
             let record = try Self.requireBucket(db, bucket)
             if versionId == nil && record.versioningEnabled {
                 let markerId = Self.newVersionId()
-                try db.execute(sql: "UPDATE object SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key])
-                try db.execute(
+                try db.executeCached(sql: "UPDATE object SET is_latest = 0 WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key])
+                try db.executeCached(
                     sql: """
                         INSERT INTO object (bucket, key, version_id, is_latest, is_delete_marker, size, etag, segments, last_modified)
                         VALUES (?, ?, ?, 1, 1, 0, '', '', ?)
@@ -155,16 +155,16 @@ extension MetadataStore {
                 return DeleteOutcome(versionId: markerId, deleteMarker: true, removedBlobs: [])
             }
             let target = versionId ?? "null"
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, target]) else {
+            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, target]) else {
                 return DeleteOutcome(versionId: versionId, deleteMarker: false, removedBlobs: [])
             }
             let version = Self.object(row)
             if !version.isDeleteMarker, let until = version.retainUntil, until > now {
                 throw S3Error.lockedVersion()
             }
-            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [version.id])
+            try db.executeCached(sql: "DELETE FROM object WHERE id = ?", arguments: [version.id])
             if version.isLatest {
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         UPDATE object SET is_latest = 1 WHERE id = (SELECT MAX(id) FROM object WHERE bucket = ? AND key = ?)
                         """,
@@ -212,7 +212,7 @@ extension MetadataStore {
             let start = max(after?.key ?? "", prefix)
             let cursor = try Row.fetchCursor(
                 db,
-                sql: "SELECT * FROM object WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key >= ? ORDER BY key",
+                cachedSQL: "SELECT * FROM object WHERE bucket = ? AND is_latest = 1 AND is_delete_marker = 0 AND key >= ? ORDER BY key",
                 arguments: [bucket, start]
             )
             var lastPrefix: String? = after?.isPrefix == true ? after?.key : nil
@@ -260,13 +260,13 @@ extension MetadataStore {
             let start = max(keyMarker ?? "", prefix)
             let cursor = try Row.fetchCursor(
                 db,
-                sql: "SELECT * FROM object WHERE bucket = ? AND key >= ? ORDER BY key, id DESC",
+                cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key >= ? ORDER BY key, id DESC",
                 arguments: [bucket, start]
             )
             var markerId: Int64?
             if let keyMarker, let versionIdMarker {
                 markerId = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM object WHERE bucket = ? AND key = ? AND version_id = ?",
+                    db, cachedSQL: "SELECT id FROM object WHERE bucket = ? AND key = ? AND version_id = ?",
                     arguments: [bucket, keyMarker, versionIdMarker]
                 )
             }

@@ -1,3 +1,4 @@
+import AWSWire
 import Foundation
 import GRDB
 
@@ -101,14 +102,21 @@ package final class MetadataStore: Sendable {
         }
     }
 
+    /// User metadata as a JSON object (keys sorted); nil when empty.
     static func encodeMetadata(_ metadata: [String: String]) -> String? {
-        guard !metadata.isEmpty, let data = try? JSONEncoder().encode(metadata) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        guard !metadata.isEmpty else { return nil }
+        var text = JSONText()
+        text.object(metadata) { $0.string($1) }
+        return String(decoding: text.bytes, as: UTF8.self)
     }
 
     static func decodeMetadata(_ text: String?) -> [String: String] {
-        guard let text, let value = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { return [:] }
-        return value
+        guard let text, !text.isEmpty, let members = (try? JSONValue.parse(text.utf8))?.objectValue else { return [:] }
+        var metadata: [String: String] = [:]
+        for (name, value) in members {
+            if let value = value.stringValue { metadata[name] = value }
+        }
+        return metadata
     }
 
     static func object(_ row: Row) -> ObjectRecord {
@@ -175,12 +183,12 @@ package final class MetadataStore: Sendable {
 
     package func bucket(_ name: String) async throws -> BucketRecord? {
         try await self.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM bucket WHERE name = ?", arguments: [name]).map(Self.bucket)
+            try Row.fetchOne(db, cachedSQL: "SELECT * FROM bucket WHERE name = ?", arguments: [name]).map(Self.bucket)
         }
     }
 
     static func requireBucket(_ db: Database, _ name: String) throws -> BucketRecord {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM bucket WHERE name = ?", arguments: [name]) else {
+        guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM bucket WHERE name = ?", arguments: [name]) else {
             throw S3Error.noSuchBucket(name)
         }
         return Self.bucket(row)
@@ -188,7 +196,7 @@ package final class MetadataStore: Sendable {
 
     package func listBuckets() async throws -> [BucketRecord] {
         try await self.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM bucket ORDER BY name").map(Self.bucket)
+            try Row.fetchAll(db, cachedSQL: "SELECT * FROM bucket ORDER BY name").map(Self.bucket)
         }
     }
 
@@ -196,10 +204,10 @@ package final class MetadataStore: Sendable {
     @discardableResult
     package func createBucket(_ bucket: BucketRecord) async throws -> Bool {
         try await self.pool.write { db in
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM bucket WHERE name = ?", arguments: [bucket.name]) != nil {
+            if try Row.fetchOne(db, cachedSQL: "SELECT 1 FROM bucket WHERE name = ?", arguments: [bucket.name]) != nil {
                 return false
             }
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO bucket (name, created_at, versioning, lock_enabled, retention_seconds) VALUES (?, ?, ?, ?, ?)",
                 arguments: [bucket.name, bucket.createdAt.timeIntervalSince1970, bucket.versioningEnabled, bucket.objectLockEnabled, bucket.retentionSeconds]
             )
@@ -213,19 +221,19 @@ package final class MetadataStore: Sendable {
             if record.objectLockEnabled && !enabled {
                 throw S3Error(.invalidRequest, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
             }
-            try db.execute(sql: "UPDATE bucket SET versioning = ? WHERE name = ?", arguments: [enabled, bucket])
+            try db.executeCached(sql: "UPDATE bucket SET versioning = ? WHERE name = ?", arguments: [enabled, bucket])
         }
     }
 
     package func deleteBucket(_ name: String) async throws {
         try await self.pool.write { db in
             _ = try Self.requireBucket(db, name)
-            if try Row.fetchOne(db, sql: "SELECT 1 FROM object WHERE bucket = ? LIMIT 1", arguments: [name]) != nil
-                || Row.fetchOne(db, sql: "SELECT 1 FROM upload WHERE bucket = ? LIMIT 1", arguments: [name]) != nil
+            if try Row.fetchOne(db, cachedSQL: "SELECT 1 FROM object WHERE bucket = ? LIMIT 1", arguments: [name]) != nil
+                || Row.fetchOne(db, cachedSQL: "SELECT 1 FROM upload WHERE bucket = ? LIMIT 1", arguments: [name]) != nil
             {
                 throw S3Error(.bucketNotEmpty, "The bucket you tried to delete is not empty", details: [("BucketName", name)])
             }
-            try db.execute(sql: "DELETE FROM bucket WHERE name = ?", arguments: [name])
+            try db.executeCached(sql: "DELETE FROM bucket WHERE name = ?", arguments: [name])
         }
     }
 
@@ -235,10 +243,10 @@ package final class MetadataStore: Sendable {
     package func referencedBlobs() async throws -> Set<String> {
         try await self.pool.read { db in
             var names = Set<String>()
-            for text in try String.fetchAll(db, sql: "SELECT segments FROM object WHERE segments != ''") {
+            for text in try String.fetchAll(db, cachedSQL: "SELECT segments FROM object WHERE segments != ''") {
                 for segment in Self.decodeSegments(text) { names.insert(segment.blob) }
             }
-            for name in try String.fetchAll(db, sql: "SELECT blob FROM part") { names.insert(name) }
+            for name in try String.fetchAll(db, cachedSQL: "SELECT blob FROM part") { names.insert(name) }
             return names
         }
     }
@@ -248,7 +256,7 @@ package final class MetadataStore: Sendable {
     /// Up to `limit` undelivered events in creation order.
     package func pendingEvents(limit: Int) async throws -> [(seq: Int64, event: ObjectCreatedEvent)] {
         try await self.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, json FROM event WHERE delivered = 0 ORDER BY seq LIMIT ?", arguments: [limit]).map { row in
+            try Row.fetchAll(db, cachedSQL: "SELECT seq, json FROM event WHERE delivered = 0 ORDER BY seq LIMIT ?", arguments: [limit]).map { row in
                 let json: Data = row["json"]
                 return (seq: row["seq"], event: try ObjectCreatedEvent.decode(json: json))
             }
@@ -256,21 +264,29 @@ package final class MetadataStore: Sendable {
     }
 
     package func markDelivered(_ seq: Int64) async throws {
+        try await self.markDelivered([seq])
+    }
+
+    /// Marks events delivered, in one transaction.
+    package func markDelivered(_ seqs: [Int64]) async throws {
+        guard !seqs.isEmpty else { return }
         try await self.pool.write { db in
-            try db.execute(sql: "UPDATE event SET delivered = 1 WHERE seq = ?", arguments: [seq])
+            for seq in seqs {
+                try db.executeCached(sql: "UPDATE event SET delivered = 1 WHERE seq = ?", arguments: [seq])
+            }
         }
     }
 
     package func eventCount() async throws -> (total: Int, pending: Int) {
         try await self.pool.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE delivered = 0") ?? 0
+            let total = try Int.fetchOne(db, cachedSQL: "SELECT COUNT(*) FROM event") ?? 0
+            let pending = try Int.fetchOne(db, cachedSQL: "SELECT COUNT(*) FROM event WHERE delivered = 0") ?? 0
             return (total, pending)
         }
     }
 
     static func insertEvent(_ db: Database, _ event: ObjectCreatedEvent) throws {
-        try db.execute(sql: "INSERT INTO event (json) VALUES (?)", arguments: [try event.jsonData()])
+        try db.executeCached(sql: "INSERT INTO event (json) VALUES (?)", arguments: [try event.jsonData()])
     }
 }
 

@@ -103,12 +103,29 @@ final class PartReader: @unchecked Sendable {
     /// boundary at or past a byte target, so the target plus one maximal row plus the header;
     /// for a row count, that many maximal rows plus the header.
     static func generatedBound(schema: Schema, recipe: DatasetRecipe) -> Int {
-        let encoder = RowEncoder(schema: schema, seed: recipe.seed, lineEnding: recipe.options.lineEnding)
-        let header = encoder.header().count + encoder.maxRowBytes
+        let (maxRowBytes, headerBytes) = Self.rowBounds(schema: schema, lineEnding: recipe.options.lineEnding)
+        let header = headerBytes + maxRowBytes
         switch recipe.requested {
-        case .bytes(let target): return max(0, target) + encoder.maxRowBytes + header
-        case .rows(let rows): return max(0, rows).multipliedReportingOverflow(by: encoder.maxRowBytes).partialValue + header
+        case .bytes(let target): return max(0, target) + maxRowBytes + header
+        case .rows(let rows): return max(0, rows).multipliedReportingOverflow(by: maxRowBytes).partialValue + header
         }
+    }
+
+    /// A schema's longest row and its header's length, per schema and line ending (neither
+    /// depends on the seed). Cached: building a `RowEncoder` compiles the schema's
+    /// dictionaries, which cost more than a whole small upload's generation.
+    private static let rowBoundsCache = Locked<[String: (maxRowBytes: Int, headerBytes: Int)]>([:])
+
+    static func rowBounds(schema: Schema, lineEnding: LineEnding) -> (maxRowBytes: Int, headerBytes: Int) {
+        let key = "\(schema.name)|\(schema.fingerprint)|\(lineEnding.rawValue)"
+        if let cached = Self.rowBoundsCache.withLock({ $0[key] }) { return cached }
+        let encoder = RowEncoder(schema: schema, seed: 0, lineEnding: lineEnding)
+        let bounds = (maxRowBytes: encoder.maxRowBytes, headerBytes: encoder.header().count)
+        Self.rowBoundsCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }  // bounded: a run uses one or two schemas
+            cache[key] = bounds
+        }
+        return bounds
     }
 
     /// The generator's recipe completed with rows and bytes (after the last read), if generated.
