@@ -1,4 +1,5 @@
 import AWSWire
+import AsyncHTTPClient
 import Faults
 import Logging
 import Synchronization
@@ -176,5 +177,32 @@ package final class ECSTaskFaults: Sendable {
             }
         }
         return nil
+    }
+}
+
+extension ECSTaskFaults {
+    /// Runs `body` (a run against a deployed pipeline) with the plan's task faults acting on
+    /// `endpoint.ecs` alongside it; without an injector or an `ecs:` target, just `body`.
+    package static func alongside<T: Sendable>(
+        endpoint: Scenario.Endpoint, credentials: @escaping @Sendable () async throws -> AWSCredentials, injector: FaultInjector?,
+        logger: Logger, elapsed: @escaping @Sendable () -> Duration, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let injector, let target = endpoint.ecs, injector.plan.faults.contains(where: { Self.kinds.contains($0.kind) }) else {
+            return try await body()
+        }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = ECSClient(
+            httpClient: http, configuration: .init(region: endpoint.region, endpoint: try target.endpoint.map { try S3Endpoint(url: $0) }),
+            logger: logger, credentialsProvider: credentials
+        )
+        let faults = ECSTaskFaults(client: client, target: target, rawBucket: endpoint.buckets.raw, injector: injector, logger: logger, elapsed: elapsed)
+        let poller = Task { await faults.run() }
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        poller.cancel()
+        await poller.value
+        try? await http.shutdown()
+        logger.info("task faults through ECS", metadata: ["stopped": "\(faults.stopped.count)", "errors": "\(faults.errorCount)"])
+        return try result.get()
     }
 }

@@ -83,6 +83,9 @@ package struct ScenarioRunner: Sendable {
     package static func validate(path: String) throws -> (Scenario, FaultPlan?, Schema) {
         let scenario = try Scenario.load(file: path)
         let plan = try scenario.faults.map { try FaultPlan(node: $0.node, file: $0.file) }
+        if case .endpoint(let endpoint) = scenario.target, let plan, let error = ECSTaskFaults.unsupported(plan, ecs: endpoint.ecs, file: scenario.file) {
+            throw error
+        }
         let schema = try SchemaLoader.load(path: scenario.dataset.schema)
         return (scenario, plan, schema)
     }
@@ -172,7 +175,13 @@ package struct ScenarioRunner: Sendable {
                     try await execution.run(target: try RunTarget.emulated(endpoint, minimumPartSize: Execution.emulatorMinimumPartSize))
                 }
             case .endpoint(let endpoint):
-                report = try await execution.run(target: try RunTarget.deployed(endpoint))
+                // Task faults act through ECS StopTask on the deployed pipeline's processor tasks.
+                let target = try RunTarget.deployed(endpoint)
+                report = try await ECSTaskFaults.alongside(
+                    endpoint: endpoint, credentials: target.credentials, injector: injector, logger: Logger(label: "csvstorm.run.faults"), elapsed: { state.elapsed }
+                ) {
+                    try await execution.run(target: target)
+                }
             }
         } catch {
             try? events.close()

@@ -78,7 +78,8 @@ extension Scenario {
     static let workflowKeys = ["launchRetry", "taskRetry"]
     static let retryKeys = ["interval", "backoffRate", "maxAttempts"]
     static let eventsKeys = ["maxRetryAttempts", "maxEventAge", "duplicateRate"]
-    static let endpointKeys = ["s3", "dynamodb", "sqs", "buckets", "jobTable", "retryQueue", "profile", "region"]
+    static let endpointKeys = ["s3", "dynamodb", "sqs", "buckets", "jobTable", "retryQueue", "profile", "region", "ecs"]
+    static let ecsKeys = ["cluster", "family", "keyVariable", "endpoint", "pollInterval"]
     static let bucketsKeys = ["raw", "processed", "failed"]
 
     static func parseTarget(_ node: YAMLNode) throws(ConfigError) -> Target {
@@ -151,10 +152,7 @@ extension Scenario {
         var endpoint = Endpoint(jobTable: try node.required("jobTable").string(), retryQueue: try node.required("retryQueue").string())
         for key in ["s3", "dynamodb", "sqs"] {
             guard let value = node[key] else { continue }
-            let url = try value.string()
-            guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-                throw value.error("expected an http(s) URL such as https://s3.us-east-1.amazonaws.com, found '\(url)'")
-            }
+            let url = try value.endpointURL()
             switch key {
             case "s3": endpoint.s3 = url
             case "dynamodb": endpoint.dynamodb = url
@@ -169,6 +167,14 @@ extension Scenario {
         }
         if let value = node["profile"] { endpoint.profile = try value.string() }
         if let value = node["region"] { endpoint.region = try value.string() }
+        if let ecs = node["ecs"] {
+            try ecs.checkKeys(allowed: ecsKeys)
+            var target = ECSTaskTarget(cluster: try ecs.required("cluster").string(), family: try ecs.required("family").string())
+            if let value = ecs["keyVariable"] { target.keyVariable = try value.string() }
+            if let value = ecs["endpoint"] { target.endpoint = try value.endpointURL() }
+            if let value = ecs["pollInterval"] { target.pollInterval = try value.positiveDuration() }
+            endpoint.ecs = target
+        }
         return endpoint
     }
 
@@ -405,6 +411,15 @@ extension YAMLNode {
             throw error("invalid duration '\(text)'; expected \(DurationText.acceptedForms)")
         }
         return duration
+    }
+
+    /// An http(s) URL with a host.
+    func endpointURL() throws(ConfigError) -> String {
+        let url = try self.string()
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw self.error("expected an http(s) URL such as https://s3.us-east-1.amazonaws.com, found '\(url)'")
+        }
+        return url
     }
 
     func positiveDuration() throws(ConfigError) -> Duration {

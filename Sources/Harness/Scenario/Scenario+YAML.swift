@@ -94,6 +94,13 @@ extension Scenario {
             pairs.append(("retryQueue", Node(endpoint.retryQueue)))
             if let profile = endpoint.profile { pairs.append(("profile", Node(profile))) }
             pairs.append(("region", Node(endpoint.region)))
+            if let ecs = endpoint.ecs {
+                var fields: [(Node, Node)] = [("cluster", Node(ecs.cluster)), ("family", Node(ecs.family))]
+                if let variable = ecs.keyVariable { fields.append(("keyVariable", Node(variable))) }
+                if let url = ecs.endpoint { fields.append(("endpoint", Node(url))) }
+                fields.append(("pollInterval", Node(DurationText.format(ecs.pollInterval))))
+                pairs.append(("ecs", Self.mapping(fields)))
+            }
             return Self.mapping([("endpoint", Node(pairs))])
         }
     }

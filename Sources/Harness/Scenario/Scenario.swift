@@ -179,8 +179,12 @@ extension Scenario {
         package var profile: String?
         /// Default us-east-1.
         package var region: String
+        /// Where the processor tasks run, for task faults through ECS StopTask; nil: task faults
+        /// cannot act on this target.
+        package var ecs: ECSTaskTarget?
 
-        package init(s3: String? = nil, dynamodb: String? = nil, sqs: String? = nil, buckets: Buckets = .init(), jobTable: String, retryQueue: String, profile: String? = nil, region: String = "us-east-1") {
+        package init(s3: String? = nil, dynamodb: String? = nil, sqs: String? = nil, buckets: Buckets = .init(), jobTable: String, retryQueue: String, profile: String? = nil, region: String = "us-east-1", ecs: ECSTaskTarget? = nil) {
+            self.ecs = ecs
             self.s3 = s3
             self.dynamodb = dynamodb
             self.sqs = sqs
