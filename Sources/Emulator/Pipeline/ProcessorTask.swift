@@ -54,12 +54,24 @@ struct ProcessorTask: Sendable {
         case .crash?, nil:
             break
         }
+        // One read for the three lookups: an earlier output, an earlier report, the input.
+        let found: [Result<ObjectRecord, any Error>]
+        do {
+            found = try await self.io.objects([
+                (self.buckets.processed, keys.processed, nil), (self.buckets.failed, keys.failedReport, nil),
+                (event.bucket, event.key, event.versionId),
+            ])
+        } catch is CancellationError {
+            return Exit(code: 143, reason: "Task stopped: the pipeline is shutting down", outputLocation: nil)
+        } catch {
+            return Exit(code: 1, reason: "processor error: \(error)", outputLocation: nil)
+        }
         // Idempotent reruns (a retry after a crash of the workflow, a resumed execution): an
         // output already published for this version is not written again.
-        if await self.io.exists(bucket: self.buckets.processed, key: keys.processed) {
+        if (try? found[0].get()) != nil {
             return Exit(code: 0, reason: "Essential container in task exited", outputLocation: processedLocation)
         }
-        if let report = try? await self.io.object(bucket: self.buckets.failed, key: keys.failedReport, versionId: nil) {
+        if let report = try? found[1].get() {
             // Rejected by an earlier attempt: the same verdict, from its report.
             let defect = (try? self.io.readAll(report, limit: 1 << 20)).flatMap { try? JSONValue.parse($0) }
             let kind = defect?["defect"]?.stringValue ?? "invalid"
@@ -67,7 +79,7 @@ struct ProcessorTask: Sendable {
             return Exit(code: 2, reason: "invalid CSV: \(kind): \(message) (rejected by an earlier attempt)", outputLocation: failedLocation)
         }
         do {
-            let input = try await self.io.object(bucket: event.bucket, key: event.key, versionId: event.versionId)
+            let input = try found[2].get()
             return try await self.process(input, event: event, keys: keys, crashAfter: fault.flatMap(\.crashFraction))
         } catch let error as S3Error where error.code == .noSuchKey || error.code == .noSuchVersion {
             return Exit(code: 1, reason: "input s3://\(event.bucket)/\(event.key) not found: \(error.message)", outputLocation: nil)

@@ -108,33 +108,43 @@ extension MetadataStore {
 
     /// The version GetObject/HeadObject should serve: the latest, or `versionId`.
     package func object(bucket: String, key: String, versionId: String?) async throws -> ObjectRecord {
+        try await self.pool.read { db in try Self.object(db, bucket: bucket, key: key, versionId: versionId) }
+    }
+
+    /// ``object(bucket:key:versionId:)`` for several versions, in one read transaction; each
+    /// answer is the record or the error that call would have thrown.
+    package func objects(_ lookups: [(bucket: String, key: String, versionId: String?)]) async throws -> [Result<ObjectRecord, any Error>] {
         try await self.pool.read { db in
-            _ = try Self.requireBucket(db, bucket)
-            if let versionId {
-                guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, versionId]) else {
-                    throw S3Error.noSuchVersion(key: key, versionId: versionId)
-                }
-                let record = Self.object(row)
-                if record.isDeleteMarker {
-                    throw S3Error(
-                        .methodNotAllowed, "The specified method is not allowed against this resource.",
-                        details: [("Method", "GET"), ("ResourceType", "DeleteMarker")],
-                        headers: [("x-amz-delete-marker", "true"), ("x-amz-version-id", record.versionId)]
-                    )
-                }
-                return record
-            }
-            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key]) else {
-                throw S3Error.noSuchKey(key)
+            lookups.map { lookup in Result { try Self.object(db, bucket: lookup.bucket, key: lookup.key, versionId: lookup.versionId) } }
+        }
+    }
+
+    static func object(_ db: Database, bucket: String, key: String, versionId: String?) throws -> ObjectRecord {
+        _ = try Self.requireBucket(db, bucket)
+        if let versionId {
+            guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND version_id = ?", arguments: [bucket, key, versionId]) else {
+                throw S3Error.noSuchVersion(key: key, versionId: versionId)
             }
             let record = Self.object(row)
             if record.isDeleteMarker {
-                var error = S3Error.noSuchKey(key)
-                error.headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", record.versionId)]
-                throw error
+                throw S3Error(
+                    .methodNotAllowed, "The specified method is not allowed against this resource.",
+                    details: [("Method", "GET"), ("ResourceType", "DeleteMarker")],
+                    headers: [("x-amz-delete-marker", "true"), ("x-amz-version-id", record.versionId)]
+                )
             }
             return record
         }
+        guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM object WHERE bucket = ? AND key = ? AND is_latest = 1", arguments: [bucket, key]) else {
+            throw S3Error.noSuchKey(key)
+        }
+        let record = Self.object(row)
+        if record.isDeleteMarker {
+            var error = S3Error.noSuchKey(key)
+            error.headers = [("x-amz-delete-marker", "true"), ("x-amz-version-id", record.versionId)]
+            throw error
+        }
+        return record
     }
 
     /// DeleteObject: a delete marker (versioned, no version id), removal of one version

@@ -25,6 +25,12 @@ package struct ObjectIO: Sendable {
         try await self.store.object(bucket: bucket, key: key, versionId: versionId)
     }
 
+    /// ``object(bucket:key:versionId:)`` for several versions in one read (see
+    /// ``MetadataStore/objects(_:)``).
+    package func objects(_ lookups: [(bucket: String, key: String, versionId: String?)]) async throws -> [Result<ObjectRecord, any Error>] {
+        try await self.store.objects(lookups)
+    }
+
     /// Whether a live (non-delete-marker) latest version of `key` exists.
     package func exists(bucket: String, key: String) async -> Bool {
         (try? await self.store.object(bucket: bucket, key: key, versionId: nil)) != nil
