@@ -73,6 +73,90 @@ struct FaultProxyTests {
         }
     }
 
+    /// Large bodies forwarded as is move zero-copy (splice, Linux) on a keep-alive connection;
+    /// the request after each one is still named and faulted, so the sniffer stays in step.
+    @Test func largeBodiesMoveZeroCopyAndTheNextRequestIsStillNamedAndFaulted() async throws {
+        let plan = "faults:\n  - {kind: endpoint-outage, window: always, effect: status-503, select: {operation: CompleteMultipartUpload}}\n"
+        try await withProxy(plan: plan) { proxy, upstream, http in
+            let endpoint = "http://127.0.0.1:\(proxy.port)"
+            var sent: [UInt32] = []
+            var total = 0
+            for i in 0..<3 {
+                let body = Self.body(16 << 20 + i * 1001, seed: UInt8(20 + i))
+                total += body.readableBytes
+                sent.append(CRC32C.checksum(body).value)
+                var put = HTTPClientRequest(url: "\(endpoint)/raw/in/z.csv?partNumber=\(i + 1)&uploadId=u\(i)")
+                put.method = .PUT
+                put.body = .bytes(body)
+                let response = try await http.execute(put, timeout: .seconds(60))
+                #expect(response.status == .ok)
+                #expect(response.headers.first(name: "x-received-bytes") == "\(body.readableBytes)")
+                #expect(response.headers.first(name: "x-received-crc32c") == "\(sent[i])")
+                _ = try await response.body.collect(upTo: 1024)
+                var complete = HTTPClientRequest(url: "\(endpoint)/raw/in/z.csv?uploadId=u\(i)")
+                complete.method = .POST
+                complete.body = .bytes(ByteBuffer(string: "<CompleteMultipartUpload></CompleteMultipartUpload>"))
+                let answer = try await http.execute(complete, timeout: .seconds(60))
+                #expect(answer.status == .serviceUnavailable)
+                _ = try await answer.body.collect(upTo: 64 << 10)
+            }
+            #expect(upstream.received.map(\.crc32c) == sent)
+            let stats = proxy.statistics
+            #expect(stats.requests["UploadPart"] == 3)
+            #expect(stats.requests["CompleteMultipartUpload"] == 3)
+            #expect(stats.faultedRequests == 3)
+            #expect(stats.bytesFromClients > total)
+            #if os(Linux)
+            #expect(stats.splicedBodies >= 1, "\(stats)")
+            #expect(stats.splicedBytes > 0 && stats.splicedBytes <= total, "\(stats)")
+            #endif
+        }
+    }
+
+    /// A client that goes away in the middle of a spliced body: the transfer ends, both
+    /// connections close, nothing is left open (bounded wait, generous for loaded machines).
+    @Test func aClientClosingMidBodyEndsTheTransferAndBothConnections() async throws {
+        try await withProxy { proxy, _, _ in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: proxy.port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                }
+            try await channel.executeThenClose { _, outbound in
+                try await outbound.write(ByteBuffer(string: "PUT /raw/cut.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(16 << 20)\r\n\r\n"))
+                // 4 MiB of 16: the proxy splices part of it, then the client closes.
+                for i in 0..<4 { try await outbound.write(Self.body(1 << 20, seed: UInt8(40 + i))) }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(30)
+            while proxy.statistics.openConnections > 0 && clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(proxy.statistics.openConnections == 0, "\(proxy.statistics)")
+            #expect(proxy.statistics.connections == 1)
+        }
+    }
+
+    /// The same traffic with zero-copy off: every byte passes through the proxy's buffers.
+    @Test func zeroCopyCanBeTurnedOff() async throws {
+        try await TestUpstream.withUpstream { upstream in
+            var configuration = FaultProxy.Configuration(upstreamHost: "127.0.0.1", upstreamPort: upstream.port)
+            configuration.zeroCopy = false
+            try await FaultProxy.withFaultProxy(configuration: configuration) { proxy in
+                try await withTestHTTPClient { http in
+                    let body = Self.body(8 << 20, seed: 31)
+                    var put = HTTPClientRequest(url: "http://127.0.0.1:\(proxy.port)/raw/in/c.csv")
+                    put.method = .PUT
+                    put.body = .bytes(body)
+                    let response = try await http.execute(put, timeout: .seconds(60))
+                    #expect(response.headers.first(name: "x-received-crc32c") == "\(CRC32C.checksum(body).value)")
+                    _ = try await response.body.collect(upTo: 1024)
+                }
+                #expect(proxy.statistics.splicedBytes == 0)
+            }
+        }
+    }
+
     @Test func anAnswerFollowedByTheUpstreamsCloseArrivesWhole() async throws {
         try await withProxy { proxy, _, http in
             for _ in 0..<3 {

@@ -54,6 +54,27 @@ struct HTTPRequestSniffer {
         return false
     }
 
+    /// Body bytes still to come of the current request when it has a `Content-Length` body and
+    /// is inside it; nil otherwise (a head, chunked framing, passthrough).
+    var fixedBodyRemaining: Int? {
+        if case .fixed(let remaining) = state { return remaining }
+        return nil
+    }
+
+    /// Accounts for `count` body bytes that were forwarded without passing through ``feed(_:_:)``
+    /// (spliced in the kernel); emits `.end` when they complete the body. `count` must not exceed
+    /// ``fixedBodyRemaining``.
+    mutating func skipFixedBody(_ count: Int, _ emit: (Event) -> Void) {
+        guard case .fixed(let remaining) = state, count > 0 else { return }
+        let n = min(count, remaining)
+        if n == remaining {
+            emit(.end)
+            state = .head
+        } else {
+            state = .fixed(remaining - n)
+        }
+    }
+
     mutating func feed(_ input: ByteBuffer, _ emit: (Event) -> Void) {
         var buffer = input
         while buffer.readableBytes > 0 {

@@ -20,6 +20,8 @@ package struct ProxyBenchmark: Sendable {
         package var rounds = 3
         /// Passed to ``FaultProxy/Configuration/socketBufferBytes``.
         package var socketBufferBytes: Int?
+        /// Passed to ``FaultProxy/Configuration/zeroCopy``.
+        package var zeroCopy = true
 
         package init(upstreamPort: Int) {
             self.upstreamPort = upstreamPort
@@ -58,6 +60,8 @@ package struct ProxyBenchmark: Sendable {
         package var proxyBytesFromClients: Int
         package var proxyBytesFromUpstream: Int
         package var proxyRequests: [String: Int]
+        /// Client bytes the proxy forwarded with splice(2) (zero-copy), of ``proxyBytesFromClients``.
+        package var proxySplicedBytes: Int = 0
 
         package func runs(_ path: String) -> [Run] { runs.filter { $0.path == path } }
 
@@ -102,6 +106,7 @@ package struct ProxyBenchmark: Sendable {
         let direct = "http://\(c.upstreamHost):\(c.upstreamPort)"
         var proxyConfiguration = FaultProxy.Configuration(upstreamHost: c.upstreamHost, upstreamPort: c.upstreamPort)
         proxyConfiguration.socketBufferBytes = c.socketBufferBytes
+        proxyConfiguration.zeroCopy = c.zeroCopy
         return try await FaultProxy.withFaultProxy(configuration: proxyConfiguration) { proxy in
             let proxied = "http://127.0.0.1:\(proxy.port)"
             var runs: [Run] = []
@@ -116,7 +121,10 @@ package struct ProxyBenchmark: Sendable {
                 }
             }
             let stats = proxy.statistics
-            return Report(runs: runs, proxyBytesFromClients: stats.bytesFromClients, proxyBytesFromUpstream: stats.bytesFromUpstream, proxyRequests: stats.requests)
+            return Report(
+                runs: runs, proxyBytesFromClients: stats.bytesFromClients, proxyBytesFromUpstream: stats.bytesFromUpstream, proxyRequests: stats.requests,
+                proxySplicedBytes: stats.splicedBytes
+            )
         }
     }
 

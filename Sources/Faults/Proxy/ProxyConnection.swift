@@ -9,6 +9,10 @@ import Synchronization
 /// channel's write-buffer watermark per direction. Client bytes pass through an
 /// ``HTTPRequestSniffer``; at each request head the injector decides what happens to that
 /// request (forward, answer an error, reset, hang, delay, throttle, slice).
+///
+/// A request forwarded without pacing whose `Content-Length` body is large moves zero-copy
+/// (``SpliceTransfer``, Linux): NIO stops reading the client, the body goes client → upstream
+/// by `splice(2)` on a transfer thread, then NIO reads the next request head.
 final class ProxyConnection {
     enum Side { case client, upstream }
 
@@ -49,6 +53,25 @@ final class ProxyConnection {
     private var closeClientWhenDrained = false
     private var requestCounter = 0
     private let connectionId: Int
+    private var splice = SpliceState.idle
+    private var finished = false
+    /// The descriptors NIO holds for the two sockets (looked up at the first splice; not owned).
+    private var descriptors: (client: CInt, upstream: CInt)?
+    private var descriptorsLookedUp = false
+
+    private enum SpliceState {
+        case idle
+        /// The current body is to be spliced once NIO's read loop ends (channelReadComplete).
+        case pending
+        /// Waiting until every byte already written upstream has reached the socket.
+        case waitingForDrain
+        case running(SpliceTransfer)
+
+        var isIdle: Bool {
+            if case .idle = self { return true }
+            return false
+        }
+    }
 
     init(eventLoop: any EventLoop, shared: FaultProxy.Shared, connectionId: Int) {
         self.eventLoop = eventLoop
@@ -109,6 +132,7 @@ final class ProxyConnection {
     func mayRead(_ side: Side) -> Bool {
         switch side {
         case .client:
+            guard splice.isIdle else { return false }
             if case .discard = mode { return true }
             if case .respondAtEnd = mode { return true }
             guard upstreamConnected, let upstream = upstreamHandler, upstream.isWritable else { return false }
@@ -125,14 +149,32 @@ final class ProxyConnection {
             shared.bytesFromUpstream.add(buffer.readableBytes, ordering: .relaxed)
             send(buffer, to: .client)
         case .client:
+            switch splice {
+            case .running:
+                // NIO read the client while a transfer owns its bytes (it drains a half-closed
+                // socket on its own): their order is lost, so the connection cannot go on.
+                closeBoth()
+                return
+            case .waitingForDrain:
+                // Read before the transfer started: still in order; decide again below.
+                splice = .idle
+            case .idle, .pending:
+                break
+            }
             shared.bytesFromClients.add(buffer.readableBytes, ordering: .relaxed)
             sniffer.feed(buffer) { event in self.handle(event) }
+            considerSplice()
         }
     }
 
     func readComplete(from side: Side) {
         switch side {
-        case .client: upstreamHandler?.flush()
+        case .client:
+            upstreamHandler?.flush()
+            if case .pending = splice {
+                splice = .waitingForDrain
+                upstreamHandler?.whenWritesDrained { self.startSplice() }
+            }
         case .upstream: clientHandler?.flush()
         }
     }
@@ -147,6 +189,7 @@ final class ProxyConnection {
     }
 
     func closed(_ side: Side) {
+        if case .running(let transfer) = splice { transfer.abort() }
         switch side {
         case .client:
             guard clientOpen else { return }
@@ -167,6 +210,11 @@ final class ProxyConnection {
     }
 
     private func finish() {
+        // Closing one side from `closed(_:)` can close the other synchronously (re-entering
+        // `closed(_:)`), so both calls may get here: count the connection once.
+        guard !finished else { return }
+        finished = true
+        if case .running(let transfer) = splice { transfer.abort() }
         shared.connectionClosed()
         // Break the handler ↔ connection cycles.
         clientHandler?.connection = nil
@@ -250,6 +298,76 @@ final class ProxyConnection {
     private func reset() {
         mode = .discard
         clientHandler?.reset()
+        upstreamHandler?.close()
+    }
+
+    // MARK: Zero-copy bodies
+
+    /// Marks the current body for splicing when it is forwarded as is (no fault, no pacing, no
+    /// delay, nothing queued) and large enough to be worth a transfer thread.
+    private func considerSplice() {
+        guard splice.isIdle || { if case .pending = splice { return true } else { return false } }() else { return }
+        let configuration = shared.configuration
+        guard configuration.zeroCopy, SpliceTransfer.isAvailable, case .forward = mode, pace == nil,
+              toUpstream.queue.isEmpty, toUpstream.resumeAt.map({ $0 <= .now() }) ?? true, upstreamConnected, upstreamOpen, clientOpen,
+              let remaining = sniffer.fixedBodyRemaining, remaining >= configuration.spliceThreshold
+        else {
+            splice = .idle
+            return
+        }
+        if descriptorsLookedUp && descriptors == nil {
+            splice = .idle
+            return
+        }
+        splice = .pending
+    }
+
+    private func startSplice() {
+        guard case .waitingForDrain = splice else { return }
+        if !descriptorsLookedUp {
+            descriptorsLookedUp = true
+            if let client = clientHandler?.channel, let upstream = upstreamHandler?.channel,
+               let clientFD = SocketDescriptorLookup.find(local: client.localAddress, remote: client.remoteAddress),
+               let upstreamFD = SocketDescriptorLookup.find(local: upstream.localAddress, remote: upstream.remoteAddress)
+            {
+                descriptors = (clientFD, upstreamFD)
+            }
+        }
+        guard clientOpen, upstreamOpen, toUpstream.queue.isEmpty, let descriptors, let remaining = sniffer.fixedBodyRemaining, remaining > 0,
+              let transfer = SpliceTransfer(source: descriptors.client, destination: descriptors.upstream, count: remaining)
+        else {
+            splice = .idle
+            clientHandler?.resumeReading()
+            return
+        }
+        splice = .running(transfer)
+        let connection = NIOLoopBound(self, eventLoop: eventLoop)
+        let eventLoop = self.eventLoop
+        transfer.start { outcome in
+            eventLoop.execute { connection.value.spliceEnded(transfer, outcome) }
+        }
+    }
+
+    private func spliceEnded(_ transfer: SpliceTransfer, _ outcome: SpliceTransfer.Outcome) {
+        guard case .running(let current) = splice, current === transfer else { return }
+        splice = .idle
+        let moved = transfer.moved.load(ordering: .relaxed)
+        shared.bytesFromClients.add(moved, ordering: .relaxed)
+        shared.splicedBytes.add(moved, ordering: .relaxed)
+        guard outcome == .done else {
+            // The body was cut: nothing sensible can follow on this connection. A close already
+            // under way (either side closed) finishes on its own.
+            if clientOpen && upstreamOpen { closeBoth() }
+            return
+        }
+        shared.splicedBodies.add(1, ordering: .relaxed)
+        sniffer.skipFixedBody(moved) { event in self.handle(event) }
+        clientHandler?.resumeReading()
+    }
+
+    private func closeBoth() {
+        if case .running(let transfer) = splice { transfer.abort() }
+        clientHandler?.close()
         upstreamHandler?.close()
     }
 
@@ -365,6 +483,8 @@ final class ProxySideHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
+    var channel: (any Channel)? { context?.channel }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         switch side {
@@ -440,6 +560,15 @@ final class ProxySideHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func flush() {
         context?.flush()
+    }
+
+    /// Calls `body` (on the event loop) once every write so far has reached the socket; never
+    /// when the handler is gone or closing.
+    func whenWritesDrained(_ body: @escaping () -> Void) {
+        guard let context, !closing else { return }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolatedUnsafeUnchecked().whenComplete { result in
+            if case .success = result { body() }
+        }
     }
 
     func close() {

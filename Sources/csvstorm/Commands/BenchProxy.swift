@@ -39,6 +39,9 @@ struct BenchProxy: AsyncParsableCommand {
     @Option(help: "SO_RCVBUF/SO_SNDBUF of the proxy's sockets (\(ByteSize.unitNames)); default: the kernel's autotuning.")
     var socketBuffer: String?
 
+    @Flag(inversion: .prefixedNo, help: "Forward large request bodies with splice(2) (Linux).")
+    var zeroCopy = true
+
     @Option(help: "Schema of the generated data.")
     var schema = "generators/customers.yaml"
 
@@ -73,6 +76,7 @@ struct BenchProxy: AsyncParsableCommand {
             var configuration = ProxyBenchmark.Configuration(upstreamPort: sink.port)
             configuration.rounds = rounds
             configuration.socketBufferBytes = socketBuffer.flatMap { ByteSize(parsing: $0)?.bytes }
+            configuration.zeroCopy = zeroCopy
             return try await ProxyBenchmark(configuration: configuration).run(log: { print($0) }) { endpoint in
                 let before = sink.statistics.bodyBytes
                 let command = [
@@ -100,9 +104,9 @@ struct BenchProxy: AsyncParsableCommand {
         print("summary (\(ByteSize.format(bytes)) per upload; median of \(rounds)):")
         print(String(format: "  direct: %.0f MB/s (best %.0f)", report.median("direct"), report.best("direct")))
         print(String(format: "  proxy:  %.0f MB/s (best %.0f)", report.median("proxy"), report.best("proxy")))
-        print(String(format: "  proxy/direct = %.2f (%.0f%%); proxy CPU ≈ %.2f s/GiB; proxy carried %@ up, %@ down",
+        print(String(format: "  proxy/direct = %.2f (%.0f%%); proxy CPU ≈ %.2f s/GiB; proxy carried %@ up (%@ zero-copy), %@ down",
                      report.ratio, report.ratio * 100, report.proxyCPUSecondsPerGiB,
-                     ByteSize.format(report.proxyBytesFromClients), ByteSize.format(report.proxyBytesFromUpstream)))
+                     ByteSize.format(report.proxyBytesFromClients), ByteSize.format(report.proxySplicedBytes), ByteSize.format(report.proxyBytesFromUpstream)))
         if let loadBefore, let loadAfter = Self.loadAverage() {
             print("  load average (1 min) \(loadBefore) before, \(loadAfter) after, on \(ProcessInfo.processInfo.activeProcessorCount) cores: other work on the machine moves both figures")
         }
