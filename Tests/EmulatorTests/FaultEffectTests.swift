@@ -119,9 +119,10 @@ struct FaultEffectTests {
             """
         try await withEmulator(try Self.configuration(yaml)) { endpoint in
             try await TestEmulator.withHTTPClient { http in
-                let s3 = try Self.s3(http, endpoint, retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), jitterSeed: 1), timeouts: .init(request: .seconds(5), transfer: .seconds(5)))
+                let s3 = try Self.s3(http, endpoint, retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), jitterSeed: 1), timeouts: .init(request: .seconds(30), transfer: .seconds(30)))
                 _ = try await s3.putObject(bucket: "raw", key: "r.txt", body: ByteBuffer(string: "r"))
-                // Answered at once, not by the 5 s timeout: the retry statistics below say so.
+                // Answered at once, not by the 30 s timeout (long, so a loaded machine cannot reach it): the
+                // retry statistics below say so.
                 await #expect(throws: (any Error).self) { _ = try await s3.getObject(bucket: "raw", key: "r.txt") }
                 let stats = s3.retryStatistics.snapshot()
                 #expect(stats.retries(for: .connection) + stats.retries(for: .transient) >= 1, "\(stats)")
