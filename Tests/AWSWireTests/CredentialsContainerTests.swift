@@ -16,10 +16,16 @@ struct CredentialsContainerTests {
         "Expiration":"2030-01-02T03:04:05Z"}
         """
 
+    /// A chain whose container request may take 20 s: these servers answer at once, but a loaded
+    /// machine (CI runs every suite in parallel on two cores) has stretched the default 2 s.
+    static func chain(_ environment: [String: String]) -> CredentialsChain {
+        CredentialsChain(environment: environment, configuration: .init(containerEndpointTimeout: .seconds(20)))
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func fetchesWithAuthorizationToken() async throws {
         try await withCredentialsServer(.json(Self.credentialsJSON)) { port, log in
-            let chain = CredentialsChain(environment: [
+            let chain = Self.chain([
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/v2/credentials?id=7",
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer abc",
             ])
@@ -44,7 +50,7 @@ struct CredentialsContainerTests {
         try Data("file-token\n".utf8).write(to: tokenFile)
         defer { try? FileManager.default.removeItem(at: tokenFile) }
         try await withCredentialsServer(.json(Self.credentialsJSON)) { port, log in
-            let chain = CredentialsChain(environment: [
+            let chain = Self.chain([
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/creds",
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ignored",
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile.path,
@@ -57,7 +63,7 @@ struct CredentialsContainerTests {
     @Test(.timeLimit(.minutes(1)))
     func earlierSourcesWinWithoutARequest() async throws {
         try await withCredentialsServer(.json(Self.credentialsJSON)) { port, log in
-            let chain = CredentialsChain(environment: [
+            let chain = Self.chain([
                 "AWS_ACCESS_KEY_ID": "ENVKEY",
                 "AWS_SECRET_ACCESS_KEY": "envsecret",
                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/creds",
@@ -71,7 +77,7 @@ struct CredentialsContainerTests {
     @Test(.timeLimit(.minutes(1)))
     func errorStatus() async throws {
         try await withCredentialsServer(.status(.forbidden, #"{"code":"AccessDenied","message":"bad token"}"#)) { port, _ in
-            let chain = CredentialsChain(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/c"])
+            let chain = Self.chain(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/c"])
             do {
                 _ = try await chain.resolve()
                 Issue.record("expected containerEndpointFailed")
@@ -86,7 +92,7 @@ struct CredentialsContainerTests {
     @Test(.timeLimit(.minutes(1)))
     func invalidBody() async throws {
         try await withCredentialsServer(.json(#"{"AccessKeyId":"only"}"#)) { port, _ in
-            let chain = CredentialsChain(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/c"])
+            let chain = Self.chain(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/c"])
             await #expect(throws: CredentialsError.self) { try await chain.resolve() }
         }
     }

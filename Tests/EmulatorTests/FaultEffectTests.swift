@@ -50,13 +50,16 @@ struct FaultEffectTests {
         let yaml = """
             faults:
               - kind: endpoint-outage
-                window: {at: 0s, duration: 3s}
+                window: {at: 0s, duration: 8s}
                 select: {service: s3, operation: PutObject}
                 effect: status-503
             """
+        // 8 s: the first attempt must reach the emulator inside the window, and a loaded CI
+        // machine has taken over 3 s for that. Backoff up to 500 ms keeps the ~30 throttling
+        // retries well inside the standard retry bucket (500 tokens, 5 per throttling retry).
         try await withEmulator(try Self.configuration(nil)) { endpoint in
             try await TestEmulator.withHTTPClient { http in
-                let s3 = try Self.s3(http, endpoint, retry: RetryConfiguration(maxAttempts: 100, baseDelay: .milliseconds(50), maxBackoff: .milliseconds(200), jitterSeed: 3))
+                let s3 = try Self.s3(http, endpoint, retry: RetryConfiguration(maxAttempts: 100, baseDelay: .milliseconds(50), maxBackoff: .milliseconds(500), jitterSeed: 3))
                 let clock = ContinuousClock()
                 let start = clock.now
                 // The window counts from here.
@@ -67,7 +70,7 @@ struct FaultEffectTests {
                 #expect(stats.succeededAfterRetry == 1, "\(stats)")
                 #expect(stats.retries(for: .throttling) >= 1, "\(stats)")
                 #expect(stats.throttled >= 1)
-                #expect(elapsed >= .milliseconds(2500), "the put succeeded only once the window (3 s) had about closed: \(elapsed)")
+                #expect(elapsed >= .milliseconds(7500), "the put succeeded only once the window (8 s) had about closed: \(elapsed)")
                 // HeadObject is not selected: untouched, and the object is there.
                 _ = try await s3.headObject(bucket: "raw", key: "slow/a.csv")
                 let injector = try #require(endpoint.faults?.active?.injector)
