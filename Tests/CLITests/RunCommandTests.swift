@@ -51,11 +51,11 @@ struct RunCommandTests {
     }
 
     @Test("A clean run exits 0 and writes every result file; the audit accounts for each upload")
-    func passes() throws {
+    func passes() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = try Self.write(Self.scenario(name: "clean", thresholds: "  audit: [lost == 0, failed_as_expected == 1, processed == 3]\n  e2e_latency: [\"p(95) < 30s\"]"), in: directory, as: "clean.yaml")
-        let result = try runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
+        let result = try await runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("audit: valid"), "\(result.stdout)")
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/results").first)
@@ -72,11 +72,11 @@ struct RunCommandTests {
     }
 
     @Test("A threshold that cannot hold exits 99, and junit.xml records the failure")
-    func thresholdsFail() throws {
+    func thresholdsFail() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = try Self.write(Self.scenario(name: "too-strict", thresholds: "  e2e_latency: [\"p(95) < 1ms\"]"), in: directory, as: "strict.yaml")
-        let result = try runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
+        let result = try await runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
         #expect(result.status == 99, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("✗"), "\(result.stdout)")
         let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: directory + "/results").first)
@@ -89,12 +89,12 @@ struct RunCommandTests {
     }
 
     @Test("An invalid scenario exits 104 before anything runs, naming file:line:column and the valid keys")
-    func invalidScenario() throws {
+    func invalidScenario() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let text = Self.scenario(name: "typo", thresholds: "  e2e_latency: [\"p(95) < 30s\"]").replacingOccurrences(of: "  files: 4", with: "  filez: 4")
         let path = try Self.write(text, in: directory, as: "typo.yaml")
-        let result = try runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 60)
+        let result = try await runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 60)
         #expect(result.status == 104, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stderr.contains("\(path):11:3"), "\(result.stderr)")
         #expect(result.stderr.contains("files"), "the valid keys are listed: \(result.stderr)")
@@ -102,14 +102,14 @@ struct RunCommandTests {
     }
 
     @Test("A processor that drops its output loses data: the audit says lost and the run exits 108")
-    func lostData() throws {
+    func lostData() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = try Self.write(
             Self.scenario(name: "lossy", extraTarget: ", dropOutput: 1.0", thresholds: "  e2e_latency: [\"p(95) < 30s\"]", malformedFraction: 0),
             in: directory, as: "lossy.yaml"
         )
-        let result = try runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
+        let result = try await runCSVStorm(["run", path, "--results", directory + "/results"], timeout: 120)
         #expect(result.status == 108, "\(result.stdout)\n\(result.stderr)")
         let audit = try Self.audit(in: directory + "/results")
         #expect(audit["lost"] == 4, "\(audit)")

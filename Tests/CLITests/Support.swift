@@ -27,40 +27,58 @@ struct CLITestError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-func runCSVStorm(_ arguments: [String], timeout: TimeInterval = 300) throws -> ProcessResult {
-    try run(try csvstormBinary(), arguments, timeout: timeout)
+func runCSVStorm(_ arguments: [String], timeout: TimeInterval = 300) async throws -> ProcessResult {
+    try await run(try csvstormBinary(), arguments, timeout: timeout)
 }
 
-/// Runs a program in the project root; bounded by `timeout`.
-func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 300) throws -> ProcessResult {
+/// Runs a program in the project root; bounded by `timeout`. Waits without blocking a thread:
+/// Swift Testing runs the suites in parallel on the cooperative pool (two threads on two
+/// cores), and a test blocked in a wait there starves every other test in the process.
+func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 300) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: projectRoot)
-    let out = Pipe()
-    let err = Pipe()
+    // Output goes to files (a pipe could fill up and block the child while nobody reads it).
+    let base = NSTemporaryDirectory() + "csvstorm-cli-run-\(UUID().uuidString.prefix(8))"
+    _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+    defer {
+        try? out.close()
+        try? err.close()
+        try? FileManager.default.removeItem(atPath: base + ".out")
+        try? FileManager.default.removeItem(atPath: base + ".err")
+    }
     process.standardOutput = out
     process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let (exited, continuation) = AsyncStream<Void>.makeStream()
+    process.terminationHandler = { _ in continuation.finish() }
     try process.run()
-    // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-    nonisolated(unsafe) var stdoutData = Data()
-    nonisolated(unsafe) var stderrData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+    let finished = await withTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            for await _ in exited {}
+            return true
+        }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(timeout))
+            return false
+        }
+        let first = await group.next() ?? false
+        group.cancelAll()
+        return first
     }
-    group.enter()
-    DispatchQueue.global().async {
-        stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    if group.wait(timeout: .now() + timeout) == .timedOut {
+    if !finished {
         process.terminate()
+        try? await Task.sleep(for: .milliseconds(500))
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for await _ in exited {}
         throw CLITestError(message: "\(executable) \(arguments) did not finish within \(timeout) s")
     }
-    process.waitUntilExit()
+    let stdoutData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
+    let stderrData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
     return ProcessResult(status: process.terminationStatus, stdoutData: stdoutData, stderr: String(decoding: stderrData, as: UTF8.self))
 }
 

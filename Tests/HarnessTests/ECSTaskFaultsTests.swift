@@ -28,25 +28,37 @@ struct ECSTaskFaultsMotoTests {
         )
     }
 
-    /// Runs Tests/python/ecs_fixture.py and decodes its JSON answer.
-    static func fixture<T: Decodable>(_ moto: MotoServer, _ arguments: [String], as: T.Type) throws -> T {
+    /// Runs Tests/python/ecs_fixture.py and decodes its JSON answer. Waits for the child without
+    /// blocking a thread of the cooperative pool (every suite shares its two threads).
+    static func fixture<T: Decodable>(_ moto: MotoServer, _ arguments: [String], as: T.Type) async throws -> T {
         let python = try #require(MotoServer.python)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("python/ecs_fixture.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script, arguments[0], moto.endpoint, Self.cluster] + arguments.dropFirst()
-        let out = Pipe()
-        let err = Pipe()
+        let base = NSTemporaryDirectory() + "csvstorm-ecs-fixture-\(UUID().uuidString.prefix(8))"
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        defer {
+            try? out.close()
+            try? err.close()
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let (exited, continuation) = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in continuation.finish() }
         try process.run()
-        // The answer is small (a few task ARNs), so reading stdout to its end cannot block on a
-        // full stderr pipe for long; the child exits when done.
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        // Bounded by the suite's time limit; moto answers each call in milliseconds.
+        for await _ in exited {}
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
         guard process.terminationStatus == 0 else {
+            let errors = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
             throw FixtureError("ecs_fixture.py \(arguments) exited \(process.terminationStatus): \(String(decoding: errors.suffix(2_000), as: UTF8.self))")
         }
         return try JSONDecoder().decode(T.self, from: data)
@@ -63,7 +75,7 @@ struct ECSTaskFaultsMotoTests {
     func client() async throws {
         try await withMotoServer { moto in
             try await withTestHTTPClient { http in
-                let arns = try Self.fixture(moto, ["run", Self.family, "in/a.csv", "in/b.csv", "in/c.csv"], as: [String].self)
+                let arns = try await Self.fixture(moto, ["run", Self.family, "in/a.csv", "in/b.csv", "in/c.csv"], as: [String].self)
                 #expect(arns.count == 3)
                 let ecs = try Self.client(http, moto)
                 #expect(Set(try await ecs.allTaskArns(cluster: Self.cluster, family: Self.family)) == Set(arns))
@@ -78,7 +90,7 @@ struct ECSTaskFaultsMotoTests {
                 let stopped = try await ecs.stopTask(cluster: Self.cluster, task: arns[1], reason: "csvstorm test")
                 #expect(stopped.taskArn == arns[1])
                 #expect(stopped.desiredStatus == "STOPPED")
-                let seen = try Self.fixture(moto, ["describe"] + arns, as: [String: Described].self)
+                let seen = try await Self.fixture(moto, ["describe"] + arns, as: [String: Described].self)
                 #expect(seen[arns[1]]?.lastStatus == "STOPPED")
                 #expect(seen[arns[1]]?.stoppedReason == "csvstorm test")
                 #expect(seen[arns[0]]?.desiredStatus == "RUNNING" && seen[arns[2]]?.desiredStatus == "RUNNING")
@@ -101,7 +113,7 @@ struct ECSTaskFaultsMotoTests {
             """, file: "plan.yaml")
         try await withMotoServer { moto in
             try await withTestHTTPClient { http in
-                let arns = try Self.fixture(moto, ["run", Self.family, "in/a.csv", "in/b1.csv", "in/b2.csv", "out/b.csv"], as: [String].self)
+                let arns = try await Self.fixture(moto, ["run", Self.family, "in/a.csv", "in/b1.csv", "in/b2.csv", "out/b.csv"], as: [String].self)
                 let injector = FaultInjector(plan: plan)
                 let faults = ECSTaskFaults(
                     client: try Self.client(http, moto), target: ECSTaskTarget(cluster: Self.cluster, family: Self.family, keyVariable: "S3_KEY"),
@@ -114,7 +126,7 @@ struct ECSTaskFaultsMotoTests {
                 // A second poll decides no task twice.
                 #expect(try await faults.sweep().isEmpty)
 
-                let seen = try Self.fixture(moto, ["describe"] + arns, as: [String: Described].self)
+                let seen = try await Self.fixture(moto, ["describe"] + arns, as: [String: Described].self)
                 let stoppedArns = Set(stopped.map(\.taskArn))
                 for arn in arns {
                     if stoppedArns.contains(arn) {
