@@ -166,7 +166,7 @@ let package = Package(
         // Runs the real binary, as a user would.
         .testTarget(
             name: "CLITests",
-            dependencies: ["csvstorm"],
+            dependencies: ["csvstorm", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -28,40 +28,18 @@ struct ECSTaskFaultsMotoTests {
         )
     }
 
-    /// Runs Tests/python/ecs_fixture.py and decodes its JSON answer. Waits for the child without
-    /// blocking a thread of the cooperative pool (every suite shares its two threads).
+    /// Runs Tests/python/ecs_fixture.py and decodes its JSON answer.
     static func fixture<T: Decodable>(_ moto: MotoServer, _ arguments: [String], as: T.Type) async throws -> T {
         let python = try #require(MotoServer.python)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("python/ecs_fixture.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, arguments[0], moto.endpoint, Self.cluster] + arguments.dropFirst()
-        let base = NSTemporaryDirectory() + "csvstorm-ecs-fixture-\(UUID().uuidString.prefix(8))"
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        defer {
-            try? out.close()
-            try? err.close()
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
+        let result = try await runChildProcess(
+            python, [script, arguments[0], moto.endpoint, Self.cluster] + arguments.dropFirst(), timeout: .seconds(120)
+        )
+        guard result.status == 0 else {
+            throw FixtureError("ecs_fixture.py \(arguments) exited \(result.status): \(String(decoding: result.stderr.suffix(2_000), as: UTF8.self))")
         }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let (exited, continuation) = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in continuation.finish() }
-        try process.run()
-        // Bounded by the suite's time limit; moto answers each call in milliseconds.
-        for await _ in exited {}
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
-        guard process.terminationStatus == 0 else {
-            let errors = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
-            throw FixtureError("ecs_fixture.py \(arguments) exited \(process.terminationStatus): \(String(decoding: errors.suffix(2_000), as: UTF8.self))")
-        }
-        return try JSONDecoder().decode(T.self, from: data)
+        return try JSONDecoder().decode(T.self, from: result.stdout)
     }
 
     struct Described: Decodable, Equatable {
