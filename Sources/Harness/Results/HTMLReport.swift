@@ -295,25 +295,9 @@ package enum HTMLReport {
 
     static func mark(_ passed: Bool) -> String { passed ? "✓" : "✗" }
 
-    /// Text and attribute escaping (`&`, `<`, `>`, quotes); control characters that XML does not
-    /// allow are dropped.
+    /// Text and attribute escaping for HTML (``JUnitReport/escape(_:for:)``).
     package static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "\n", "\t": result.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        JUnitReport.escape(text, for: .html)
     }
 
     struct Page {

@@ -63,8 +63,16 @@ package enum JUnitReport {
         return xml
     }
 
-    /// XML attribute/text escaping; control characters other than tab/newline are dropped.
-    package static func escape(_ text: String) -> String {
+    /// Where escaped text goes: JUnit XML, where text often lands in attributes (a newline becomes
+    /// `&#10;`, which attribute normalisation would otherwise turn into a space), or the HTML
+    /// report (newlines kept, `'` as `&#39;`, which every HTML version knows).
+    package enum Markup: Sendable {
+        case xml, html
+    }
+
+    /// Text and attribute escaping (`&`, `<`, `>`, quotes); control characters other than tab and
+    /// newline, which XML does not allow, are dropped.
+    package static func escape(_ text: String, for markup: Markup = .xml) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -73,9 +81,9 @@ package enum JUnitReport {
             case "<": result += "&lt;"
             case ">": result += "&gt;"
             case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case "\n": result += "&#10;"
-            case "\t": result.unicodeScalars.append(scalar)
+            case "'": result += markup == .xml ? "&apos;" : "&#39;"
+            case "\n" where markup == .xml: result += "&#10;"
+            case "\n", "\t": result.unicodeScalars.append(scalar)
             default:
                 if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
                 result.unicodeScalars.append(scalar)
