@@ -18,36 +18,12 @@ import NIOConcurrencyHelpers
 /// try await ddb.putItem(table: "jobs", item: item, condition: "attribute_not_exists(jobId)")
 /// ```
 package struct DynamoDBClient: Sendable {
-    package struct Configuration: Sendable {
-        /// Signing region. Default `us-east-1`.
-        package var region: String
-        /// Endpoint (scheme, host, port); default (nil) is `https://dynamodb.<region>.amazonaws.com`.
-        package var endpoint: S3Endpoint?
-        /// Per-attempt limit until the whole response is read. Default 30 s.
-        package var requestTimeout: Duration
-        /// Retry settings (ignored when a strategy is passed to the client). Default standard mode.
-        package var retry: RetryConfiguration
-        /// Largest response accepted. Default 16 MiB (a Query/Scan page is at most 1 MB).
-        package var maxResponseBytes: Int
-
-        package init(
-            region: String = "us-east-1",
-            endpoint: S3Endpoint? = nil,
-            requestTimeout: Duration = .seconds(30),
-            retry: RetryConfiguration = .standard,
-            maxResponseBytes: Int = 16 << 20
-        ) {
-            self.region = region
-            self.endpoint = endpoint
-            self.requestTimeout = requestTimeout
-            self.retry = retry
-            self.maxResponseBytes = maxResponseBytes
-        }
-
-        package var resolvedEndpoint: S3Endpoint {
-            self.endpoint ?? S3Endpoint(scheme: "https", host: "dynamodb.\(self.region).amazonaws.com")
-        }
+    /// The service's name in endpoint host names.
+    package enum Service: JSONService {
+        package static let hostPrefix = "dynamodb"
     }
+
+    package typealias Configuration = JSONServiceConfiguration<Service>
 
     package let configuration: Configuration
     package var retryStrategy: StandardRetryStrategy { self.transport.retryStrategy }

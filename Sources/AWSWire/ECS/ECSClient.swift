@@ -10,27 +10,12 @@ import NIOConcurrencyHelpers
 /// of the processor's family and stop some of them (`task-failure` against an endpoint target,
 /// see docs/faults.md). Only what that needs is here: ListTasks, DescribeTasks, StopTask.
 package struct ECSClient: Sendable {
-    package struct Configuration: Sendable {
-        /// Signing region. Default `us-east-1`.
-        package var region: String
-        /// Endpoint; default (nil) is `https://ecs.<region>.amazonaws.com`.
-        package var endpoint: S3Endpoint?
-        /// Per-attempt limit. Default 30 s.
-        package var requestTimeout: Duration
-        /// Default standard mode.
-        package var retry: RetryConfiguration
-
-        package init(region: String = "us-east-1", endpoint: S3Endpoint? = nil, requestTimeout: Duration = .seconds(30), retry: RetryConfiguration = .standard) {
-            self.region = region
-            self.endpoint = endpoint
-            self.requestTimeout = requestTimeout
-            self.retry = retry
-        }
-
-        package var resolvedEndpoint: S3Endpoint {
-            self.endpoint ?? S3Endpoint(scheme: "https", host: "ecs.\(self.region).amazonaws.com")
-        }
+    /// The service's name in endpoint host names.
+    package enum Service: JSONService {
+        package static let hostPrefix = "ecs"
     }
+
+    package typealias Configuration = JSONServiceConfiguration<Service>
 
     /// The fields of an ECS `Task` the harness reads.
     package struct Task: Sendable, Hashable {
@@ -131,7 +116,7 @@ package struct ECSClient: Sendable {
         self.transport = JSONProtocolTransport(
             httpClient: httpClient, endpoint: configuration.resolvedEndpoint, region: configuration.region, service: "ecs",
             targetPrefix: "AmazonEC2ContainerServiceV20141113", signing: signing, retryStrategy: StandardRetryStrategy(configuration: configuration.retry),
-            requestTimeout: configuration.requestTimeout, maxResponseBytes: 16 << 20, logger: logger,
+            requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes, logger: logger,
             contentType: JSONProtocolTransport.contentType11
         )
     }

@@ -9,37 +9,12 @@ import NIOConcurrencyHelpers
 /// are ``AWSError``s with the JSON code (``AWSError/Code/queueDoesNotExist``). Received
 /// messages are checked against `MD5OfBody` (and `MD5OfMessageAttributes`), as the SDKs do.
 package struct SQSClient: Sendable {
-    package struct Configuration: Sendable {
-        /// Signing region. Default `us-east-1`.
-        package var region: String
-        /// Endpoint; default (nil) is `https://sqs.<region>.amazonaws.com`.
-        package var endpoint: S3Endpoint?
-        /// Per-attempt limit for requests other than a long poll. Default 30 s. A ReceiveMessage
-        /// attempt gets `WaitTimeSeconds` more.
-        package var requestTimeout: Duration
-        /// Default standard mode.
-        package var retry: RetryConfiguration
-        /// Largest response accepted. Default 16 MiB.
-        package var maxResponseBytes: Int
-
-        package init(
-            region: String = "us-east-1",
-            endpoint: S3Endpoint? = nil,
-            requestTimeout: Duration = .seconds(30),
-            retry: RetryConfiguration = .standard,
-            maxResponseBytes: Int = 16 << 20
-        ) {
-            self.region = region
-            self.endpoint = endpoint
-            self.requestTimeout = requestTimeout
-            self.retry = retry
-            self.maxResponseBytes = maxResponseBytes
-        }
-
-        package var resolvedEndpoint: S3Endpoint {
-            self.endpoint ?? S3Endpoint(scheme: "https", host: "sqs.\(self.region).amazonaws.com")
-        }
+    /// The service's name in endpoint host names.
+    package enum Service: JSONService {
+        package static let hostPrefix = "sqs"
     }
+
+    package typealias Configuration = JSONServiceConfiguration<Service>
 
     /// A received message.
     package struct Message: Sendable, Hashable {

@@ -7,27 +7,12 @@ import NIOConcurrencyHelpers
 /// signed with SigV4 (service `states`) and retried in standard mode. The harness starts
 /// executions with it (`csvstorm redrive`) and reads their status, against the emulator or AWS.
 package struct StepFunctionsClient: Sendable {
-    package struct Configuration: Sendable {
-        /// Signing region. Default `us-east-1`.
-        package var region: String
-        /// Endpoint; default (nil) is `https://states.<region>.amazonaws.com`.
-        package var endpoint: S3Endpoint?
-        /// Per-attempt limit. Default 30 s.
-        package var requestTimeout: Duration
-        /// Default standard mode.
-        package var retry: RetryConfiguration
-
-        package init(region: String = "us-east-1", endpoint: S3Endpoint? = nil, requestTimeout: Duration = .seconds(30), retry: RetryConfiguration = .standard) {
-            self.region = region
-            self.endpoint = endpoint
-            self.requestTimeout = requestTimeout
-            self.retry = retry
-        }
-
-        package var resolvedEndpoint: S3Endpoint {
-            self.endpoint ?? S3Endpoint(scheme: "https", host: "states.\(self.region).amazonaws.com")
-        }
+    /// The service's name in endpoint host names.
+    package enum Service: JSONService {
+        package static let hostPrefix = "states"
     }
+
+    package typealias Configuration = JSONServiceConfiguration<Service>
 
     /// What DescribeExecution answered.
     package struct Execution: Sendable, Hashable {
@@ -63,7 +48,7 @@ package struct StepFunctionsClient: Sendable {
         self.transport = JSONProtocolTransport(
             httpClient: httpClient, endpoint: configuration.resolvedEndpoint, region: configuration.region, service: "states",
             targetPrefix: "AWSStepFunctions", signing: signing, retryStrategy: StandardRetryStrategy(configuration: configuration.retry),
-            requestTimeout: configuration.requestTimeout, maxResponseBytes: 16 << 20, logger: logger
+            requestTimeout: configuration.requestTimeout, maxResponseBytes: configuration.maxResponseBytes, logger: logger
         )
     }
 
