@@ -1,27 +1,13 @@
+import CCRC32C
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// CRC-32 (IEEE 802.3, the zlib polynomial), as S3 uses it for `x-amz-checksum-crc32`.
 ///
 /// awscli and boto3 send this checksum by default, so the emulator verifies it for every byte
-/// they upload. zlib's `crc32_z` (already loaded by Foundation; about twice as fast) when the
-/// process has it, else slicing-by-8 over raw pointers.
+/// they upload. `update(_:)` calls CCRC32C's `csvstorm_crc32_update`: carry-less-multiply
+/// (PCLMULQDQ) folding on x86-64 CPUs that have it, slicing-by-8 tables in C otherwise.
+/// `updateWithTables(_:)` is the same CRC in Swift (slicing-by-8), kept as the tests' reference.
 package struct CRC32: Sendable, Hashable {
-    private typealias ZlibCRC32 = @convention(c) (UInt, UnsafePointer<UInt8>?, Int) -> UInt
-
-    /// zlib's `crc32_z(crc, buf, len)`, looked up once among the loaded libraries.
-    private static let zlib: ZlibCRC32? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "crc32_z") else { return nil }
-        return unsafeBitCast(symbol, to: ZlibCRC32.self)
-        #else
-        return nil
-        #endif
-    }()
-
     /// The CRC of everything fed so far (0 for no input).
     package private(set) var value: UInt32 = 0
 
@@ -46,14 +32,10 @@ package struct CRC32: Sendable, Hashable {
 
     package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        if let zlib = Self.zlib {
-            self.value = UInt32(truncatingIfNeeded: zlib(UInt(self.value), base.assumingMemoryBound(to: UInt8.self), bytes.count))
-            return
-        }
-        self.updateWithTables(bytes)
+        self.value = csvstorm_crc32_update(self.value, base, bytes.count)
     }
 
-    /// The portable path (also tested directly).
+    /// The portable Swift path (the tests' reference for `update(_:)`).
     package mutating func updateWithTables(_ bytes: UnsafeRawBufferPointer) {
         guard var pointer = bytes.baseAddress, bytes.count > 0 else { return }
         var remaining = bytes.count
