@@ -43,6 +43,9 @@ let package = Package(
         ),
         // Hardware CRC32C (SSE4.2 / ARMv8 CRC) with a portable fallback.
         .target(name: "CCRC32C"),
+        // MD5 for ETags: a scalar block function and multi-buffer AVX2 (8 lanes) / AVX-512 (16
+        // lanes) kernels that hash several request bodies at once (runtime dispatch).
+        .target(name: "CMD5"),
         // SigV4, credentials, S3 client, retry strategy, AWS error model.
         .target(
             name: "AWSWire",
@@ -79,6 +82,9 @@ let package = Package(
             dependencies: [
                 "AWSWire",
                 "SyntheticData",
+                // CRC-32/CRC-32C (PCLMUL/SSE4.2) and multi-buffer MD5 for request bodies.
+                "CCRC32C",
+                "CMD5",
                 // Fault plans: the endpoint's outage hook, the pipeline's hooks, /_csvstorm/faults.
                 "Faults",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -173,6 +179,8 @@ let package = Package(
             name: "EmulatorTests",
             dependencies: [
                 "Emulator",
+                // The MD5 kernels, each checked against swift-crypto's MD5.
+                "CMD5",
                 "Faults",
                 "AWSWire",
                 "SyntheticData",

@@ -97,6 +97,10 @@ package struct EmulatorConfiguration: Sendable {
     /// (`XAmzContentSHA256Mismatch`), as S3 does. Default true; turning it off saves one SHA-256
     /// pass per byte and is only for measurements.
     package var verifyPayloadSHA256: Bool
+    /// Whether plain (not aws-chunked) bodies are MD5-hashed on the shared ``MD5Engine`` (its own
+    /// thread; concurrent bodies in SIMD lanes) rather than on each request's task. Default true;
+    /// off only to measure the difference (`csvstorm emulate --no-batched-md5`).
+    package var batchedMD5: Bool
     /// How many recent events ``Emulator/events`` keeps in memory. Default 100,000.
     package var eventHistoryLimit: Int
     /// Request-path logging is at debug and below (STYLE 15). Default: a logger at `.info`.
@@ -129,6 +133,7 @@ package struct EmulatorConfiguration: Sendable {
         multipart: Multipart = .init(),
         durability: Durability = .processCrash,
         verifyPayloadSHA256: Bool = true,
+        batchedMD5: Bool = true,
         eventHistoryLimit: Int = 100_000,
         logger: Logger = EmulatorConfiguration.quietLogger,
         pipeline: PipelineConfiguration? = nil,
@@ -143,6 +148,7 @@ package struct EmulatorConfiguration: Sendable {
         self.multipart = multipart
         self.durability = durability
         self.verifyPayloadSHA256 = verifyPayloadSHA256
+        self.batchedMD5 = batchedMD5
         self.eventHistoryLimit = eventHistoryLimit
         self.logger = logger
         self.pipeline = pipeline

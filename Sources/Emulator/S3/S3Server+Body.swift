@@ -33,6 +33,11 @@ struct BodyPlan: Sendable {
 }
 
 extension S3Server {
+    /// Where a plain body's MD5 is computed (``EmulatorConfiguration/batchedMD5``).
+    var md5Mode: BlobWriter.MD5Mode {
+        self.configuration.batchedMD5 ? .engine(.shared) : .inline
+    }
+
     /// Decides how to read a PUT body; rejects what S3 rejects before reading.
     func bodyPlan(_ request: S3Request, identity: SigV4Identity, extraChecksum: ChecksumAlgorithm?) throws -> BodyPlan {
         let payload = identity.payloadHash
@@ -107,7 +112,7 @@ extension S3Server {
                 throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.", details: [("Content-MD5", md5)])
             }
         }
-        let writer = try self.blobs.makeWriter(checksums: plan.compute)
+        let writer = try self.blobs.makeWriter(checksums: plan.compute, md5: plan.chunked ? .inline : self.md5Mode)
         var sha256 = plan.expectedSHA256 != nil ? SHA256() : nil
         var decoder = plan.chunked ? AWSChunkedDecoder() : nil
         var signer = plan.chunkSigner
@@ -117,7 +122,7 @@ extension S3Server {
 
         for try await buffer in body {
             if decoder == nil {
-                try await writer.appendOverlapped(buffer, sha256: &sha256)
+                try await writer.append(buffer, sha256: &sha256)
             } else {
                 if sha256 != nil { buffer.withUnsafeReadableBytes { sha256!.update(bufferPointer: $0) } }
                 do {
@@ -168,7 +173,7 @@ extension S3Server {
                 )
             }
         }
-        let digests = try writer.finish()
+        let digests = try await writer.finish()
         if let md5 = plan.contentMD5, md5 != digests.md5Base64 {
             throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.",
                           details: [("ExpectedDigest", md5), ("CalculatedDigest", digests.md5Base64)])

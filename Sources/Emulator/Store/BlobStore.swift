@@ -54,9 +54,9 @@ package struct BlobStore: Sendable {
     }
 
     /// Starts writing a new blob.
-    /// - Parameter md5: compute the MD5 (the ETag of a plain object). Without it,
+    /// - Parameter md5: how to compute the MD5 (the ETag of a plain object). With `.none`,
     ///   ``BlobDigests/md5`` is empty (for objects whose ETag is not an MD5, as SSE-KMS objects').
-    package func makeWriter(checksums: Set<ChecksumAlgorithm>, md5: Bool = true) throws(S3Error) -> BlobWriter {
+    package func makeWriter(checksums: Set<ChecksumAlgorithm>, md5: BlobWriter.MD5Mode = .inline) throws(S3Error) -> BlobWriter {
         let name = Self.newName()
         let tmp = "\(self.root)/tmp/\(name)"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -116,11 +116,23 @@ package struct BlobDigests: Sendable, Hashable {
     package var md5Base64: String { Data(self.md5).base64EncodedString() }
 }
 
-/// Streams one blob to disk while computing its MD5 (always: the ETag) and the requested
-/// checksums. Memory use is constant: every buffer is hashed and written, then dropped.
+/// Streams one blob to disk while computing its MD5 (the ETag) and the requested checksums.
+/// Memory use is bounded: every buffer is hashed and written, then dropped (with
+/// ``MD5Mode/engine(_:)``, at most the engine's high-water mark waits for the MD5).
 ///
 /// Owned by one request task. If it is dropped without ``commit()``, the temporary file is removed.
 package final class BlobWriter {
+    /// Where the MD5 is computed.
+    package enum MD5Mode {
+        /// None (``BlobDigests/md5`` stays empty).
+        case none
+        /// On the writing task, as bytes are appended.
+        case inline
+        /// On the ``MD5Engine``'s thread, beside the writing task, batched with other bodies.
+        /// Only ``append(_:sha256:)`` feeds it.
+        case engine(MD5Engine)
+    }
+
     package let name: String
     private let tmpPath: String
     private let finalPath: String
@@ -128,11 +140,12 @@ package final class BlobWriter {
     private let fsync: Bool
     private var committed = false
     package private(set) var size: Int64 = 0
-    private var md5: Insecure.MD5? = Insecure.MD5()
+    private var md5: MD5State?
+    private var md5Stream: MD5Stream?
     private var crc32: CRC32?
     private var crc32c: CRC32C?
 
-    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: Bool) {
+    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: MD5Mode) {
         self.name = name
         self.tmpPath = tmpPath
         self.finalPath = finalPath
@@ -140,16 +153,22 @@ package final class BlobWriter {
         self.fsync = fsync
         if checksums.contains(.crc32) { self.crc32 = CRC32() }
         if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
-        if !md5 { self.md5 = nil }
+        switch md5 {
+        case .none: break
+        case .inline: self.md5 = MD5State()
+        case .engine(let engine): self.md5Stream = engine.makeStream()
+        }
     }
 
     deinit {
+        self.md5Stream?.cancel()
         if self.fd >= 0 { close(self.fd) }
         if !self.committed { unlink(self.tmpPath) }
     }
 
-    /// Hashes and writes `bytes`.
+    /// Hashes and writes `bytes` (not for an ``MD5Mode/engine(_:)`` writer: its MD5 takes buffers).
     package func append(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        precondition(self.md5Stream == nil, "an engine-hashed blob is appended as ByteBuffers")
         guard bytes.count > 0 else { return }
         self.hash(bytes)
         try Self.writeAll(fd: self.fd, bytes)
@@ -166,37 +185,17 @@ package final class BlobWriter {
         }
     }
 
-    /// The per-byte work besides MD5, which can run beside it.
-    package struct SideWork: Sendable {
-        var crc32: CRC32?
-        var crc32c: CRC32C?
-        /// The request body's SHA-256, when a signed payload is verified (plain bodies only).
-        var sha256: SHA256?
-    }
-
-    /// Like ``append(_:)-(ByteBuffer)``, but the checksums (and `sha256`) and the file write run
-    /// in a child task while this task computes MD5: for one upload stream, MD5 (the limit) no
-    /// longer waits for the rest, which uses the other core.
-    package func appendOverlapped(_ buffer: ByteBuffer, sha256: inout SHA256?) async throws {
+    /// Hashes and writes `buffer`, and feeds it to `sha256` (a signed payload being verified).
+    /// With an engine, the MD5 happens on the engine's thread while this task computes the
+    /// checksums and writes; this waits only when the engine is behind by its high-water mark.
+    package func append(_ buffer: ByteBuffer, sha256: inout SHA256?) async throws(S3Error) {
         guard buffer.readableBytes > 0 else { return }
+        if let stream = self.md5Stream { await stream.submit(buffer) }
         let fd = self.fd
-        let side = SideWork(crc32: self.crc32, crc32c: self.crc32c, sha256: sha256)
-        async let done: SideWork = Self.sideWork(fd: fd, buffer: buffer, side)
-        buffer.withUnsafeReadableBytes { self.md5?.update(bufferPointer: $0) }
-        let result = try await done
-        self.crc32 = result.crc32
-        self.crc32c = result.crc32c
-        sha256 = result.sha256
-        self.size += Int64(buffer.readableBytes)
-    }
-
-    private static func sideWork(fd: Int32, buffer: ByteBuffer, _ side: SideWork) throws(S3Error) -> SideWork {
-        var side = side
         var failure: S3Error?
         buffer.withUnsafeReadableBytes { bytes in
-            if side.crc32c != nil { side.crc32c!.update(bytes) }
-            if side.crc32 != nil { side.crc32!.update(bytes) }
-            if side.sha256 != nil { side.sha256!.update(bufferPointer: bytes) }
+            self.hash(bytes)
+            if sha256 != nil { sha256!.update(bufferPointer: bytes) }
             do throws(S3Error) {
                 try Self.writeAll(fd: fd, bytes)
             } catch {
@@ -204,11 +203,11 @@ package final class BlobWriter {
             }
         }
         if let failure { throw failure }
-        return side
+        self.size += Int64(buffer.readableBytes)
     }
 
     private func hash(_ bytes: UnsafeRawBufferPointer) {
-        self.md5?.update(bufferPointer: bytes)
+        self.md5?.update(bytes)
         if self.crc32c != nil { self.crc32c!.update(bytes) }
         if self.crc32 != nil { self.crc32!.update(bytes) }
     }
@@ -227,16 +226,21 @@ package final class BlobWriter {
 
     /// Closes the file (fsynced in ``EmulatorConfiguration/Durability/powerLoss``) and returns
     /// the digests. The blob is not visible until ``commit()``.
-    package func finish() throws(S3Error) -> BlobDigests {
+    package func finish() async throws(S3Error) -> BlobDigests {
         if self.fsync, Glibc.fsync(self.fd) != 0 {
             throw S3Error(.internalError, "fsync failed: errno \(errno)")
         }
         close(self.fd)
         self.fd = -1
+        var md5 = self.md5?.finalize() ?? []
+        if let stream = self.md5Stream {
+            self.md5Stream = nil
+            md5 = await stream.finish()
+        }
         var checksums: [ChecksumAlgorithm: String] = [:]
         if let crc32 = self.crc32 { checksums[.crc32] = crc32.base64 }
         if let crc32c = self.crc32c { checksums[.crc32c] = crc32c.base64 }
-        return BlobDigests(size: self.size, md5: self.md5.map { Array($0.finalize()) } ?? [], checksums: checksums)
+        return BlobDigests(size: self.size, md5: md5, checksums: checksums)
     }
 
     /// Moves the finished file into `blobs/`. After this, the caller owns the blob (it must be

@@ -60,7 +60,7 @@ package struct ObjectIO: Sendable {
     /// computed — the ETag is derived from the object's CRC32C and size instead, and the CRC32C
     /// is kept as the object's full-object checksum.
     package func makeWriter(bucket: String, key: String) throws -> ObjectWriter {
-        ObjectWriter(io: self, bucket: bucket, key: key, blob: try self.blobs.makeWriter(checksums: [.crc32c], md5: false))
+        ObjectWriter(io: self, bucket: bucket, key: key, blob: try self.blobs.makeWriter(checksums: [.crc32c], md5: .none))
     }
 }
 
@@ -104,7 +104,7 @@ package final class ObjectWriter {
     package func publish(contentType: String, metadata: [String: String] = [:]) async throws -> ObjectRecord {
         precondition(!self.published, "an object is published once")
         self.published = true
-        let digests = try self.blob.finish()
+        let digests = try await self.blob.finish()
         try self.blob.commit()
         let crc = digests.checksums[.crc32c]
         let new = NewObject(

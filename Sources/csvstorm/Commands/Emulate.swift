@@ -71,6 +71,9 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(help: "Do not check bodies against a signed x-amz-content-sha256 (saves a SHA-256 pass per byte; for measurements).")
     var skipPayloadSHA256 = false
 
+    @Flag(help: "Hash each body's MD5 on its own request task instead of on the shared MD5 thread that batches concurrent bodies into SIMD lanes (for measurements).")
+    var noBatchedMd5 = false
+
     @Flag(name: .shortAndLong, help: "Log requests that fail (debug level).")
     var verbose = false
 
@@ -162,6 +165,7 @@ struct EmulateServe: AsyncParsableCommand {
             multipart: .init(minimumPartSize: Int64(ByteSize(parsing: self.minPartSize)!.bytes)),
             durability: self.fsync ? .powerLoss : .processCrash,
             verifyPayloadSHA256: !self.skipPayloadSHA256,
+            batchedMD5: !self.noBatchedMd5,
             logger: logger,
             pipeline: self.noPipeline ? nil : self.pipelineConfiguration(schemas: try self.loadSchemas())
         )
