@@ -17,14 +17,16 @@ int csvstorm_crc32c_hardware(void);
 
 /// Extends a CRC-32 (IEEE 802.3 / zlib polynomial, as S3's `x-amz-checksum-crc32`) over `length`
 /// bytes, with zlib's convention: start with `crc = 0`; updating with `a` then `b` gives the CRC
-/// of `a` followed by `b`. PCLMULQDQ folding on x86-64 CPUs that have it (inputs of 64 bytes or
-/// more), slicing-by-8 tables otherwise.
+/// of `a` followed by `b`. On x86-64, carry-less-multiply folding: VPCLMULQDQ on AVX-512 for
+/// inputs of 256 bytes or more, PCLMULQDQ from 64 bytes; slicing-by-8 tables otherwise.
 uint32_t csvstorm_crc32_update(uint32_t crc, const void *data, size_t length);
 
-/// The same CRC-32 through the tables only (for tests and benchmarks).
-uint32_t csvstorm_crc32_update_portable(uint32_t crc, const void *data, size_t length);
+/// The same CRC-32 with at most the given kernel (for tests and benchmarks): 0 tables only,
+/// 1 up to PCLMULQDQ, 2 up to VPCLMULQDQ. A kernel the CPU lacks falls back to the next one down.
+uint32_t csvstorm_crc32_update_level(int level, uint32_t crc, const void *data, size_t length);
 
-/// 1 when `csvstorm_crc32_update` uses the carry-less-multiply path.
+/// The kernel `csvstorm_crc32_update` uses for long inputs on this CPU: 0 tables, 1 PCLMULQDQ,
+/// 2 VPCLMULQDQ (AVX-512). Non-zero means the carry-less-multiply path is in use.
 int csvstorm_crc32_hardware(void);
 
 #ifdef __cplusplus

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// awscli and boto3 send this checksum by default, so the emulator verifies it for every byte
 /// they upload. `update(_:)` calls CCRC32C's `csvstorm_crc32_update`: carry-less-multiply
-/// (PCLMULQDQ) folding on x86-64 CPUs that have it, slicing-by-8 tables in C otherwise.
+/// folding on x86-64 CPUs that have it (VPCLMULQDQ on AVX-512, else PCLMULQDQ), slicing-by-8
+/// tables in C otherwise.
 /// `updateWithTables(_:)` is the same CRC in Swift (slicing-by-8), kept as the tests' reference.
 package struct CRC32: Sendable, Hashable {
     /// The CRC of everything fed so far (0 for no input).
