@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "CCRC32C"),
         // MD5 for ETags: a scalar block function and multi-buffer AVX2 (8 lanes) / AVX-512 (16
         // lanes) kernels that hash several request bodies at once (runtime dispatch).
-        .target(name: "CMD5"),
+        .target(name: "CDigest"),
         // SigV4, credentials, S3 client, retry strategy, AWS error model.
         .target(
             name: "AWSWire",
@@ -84,7 +84,7 @@ let package = Package(
                 "SyntheticData",
                 // CRC-32/CRC-32C (PCLMUL/SSE4.2) and multi-buffer MD5 for request bodies.
                 "CCRC32C",
-                "CMD5",
+                "CDigest",
                 // Fault plans: the endpoint's outage hook, the pipeline's hooks, /_csvstorm/faults.
                 "Faults",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -180,7 +180,7 @@ let package = Package(
             dependencies: [
                 "Emulator",
                 // The MD5 kernels, each checked against swift-crypto's MD5.
-                "CMD5",
+                "CDigest",
                 "Faults",
                 "AWSWire",
                 "SyntheticData",

@@ -97,9 +97,10 @@ package struct EmulatorConfiguration: Sendable {
     /// (`XAmzContentSHA256Mismatch`), as S3 does. Default true; turning it off saves one SHA-256
     /// pass per byte and is only for measurements.
     package var verifyPayloadSHA256: Bool
-    /// Whether plain (not aws-chunked) bodies are MD5-hashed on the shared ``MD5Engine`` (its own
-    /// thread; concurrent bodies in SIMD lanes) rather than on each request's task. Default true;
-    /// off only to measure the difference (`csvstorm emulate --no-batched-md5`).
+    /// Whether plain (not aws-chunked) bodies get their MD5 (and a signed payload's SHA-256) on
+    /// the shared ``BodyDigestEngine`` (its own thread; concurrent bodies in SIMD lanes) rather
+    /// than on each request's task. Default true; off only to measure the difference
+    /// (`csvstorm emulate --no-batched-md5`).
     package var batchedMD5: Bool
     /// How many recent events ``Emulator/events`` keeps in memory. Default 100,000.
     package var eventHistoryLimit: Int

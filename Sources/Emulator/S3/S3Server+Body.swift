@@ -33,10 +33,6 @@ struct BodyPlan: Sendable {
 }
 
 extension S3Server {
-    /// Where a plain body's MD5 is computed (``EmulatorConfiguration/batchedMD5``).
-    var md5Mode: BlobWriter.MD5Mode {
-        self.configuration.batchedMD5 ? .engine(.shared) : .inline
-    }
 
     /// Decides how to read a PUT body; rejects what S3 rejects before reading.
     func bodyPlan(_ request: S3Request, identity: SigV4Identity, extraChecksum: ChecksumAlgorithm?) throws -> BodyPlan {
@@ -112,8 +108,14 @@ extension S3Server {
                 throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.", details: [("Content-MD5", md5)])
             }
         }
-        let writer = try self.blobs.makeWriter(checksums: plan.compute, md5: plan.chunked ? .inline : self.md5Mode)
-        var sha256 = plan.expectedSHA256 != nil ? SHA256() : nil
+        // A plain body's MD5 (and signed payload's SHA-256) go to the shared digest engine
+        // (``EmulatorConfiguration/batchedMD5``); aws-chunked bodies arrive as decoded slices
+        // and are hashed here.
+        let engine = self.configuration.batchedMD5 && !plan.chunked
+        let writer = try self.blobs.makeWriter(
+            checksums: plan.compute, md5: engine ? .engine(.shared, sha256: plan.expectedSHA256 != nil) : .inline
+        )
+        var sha256 = plan.expectedSHA256 != nil && !engine ? SHA256() : nil
         var decoder = plan.chunked ? AWSChunkedDecoder() : nil
         var signer = plan.chunkSigner
         var chunkHasher = signer != nil ? SHA256() : nil
@@ -164,8 +166,9 @@ extension S3Server {
             }
             try signer.verifyTrailer(text: text, signature: trailerSignature)
         }
-        if let expected = plan.expectedSHA256, let sha256 {
-            let computed = sha256.finalize().map { String(format: "%02x", $0) }.joined()
+        let digests = try await writer.finish()
+        if let expected = plan.expectedSHA256 {
+            let computed = (sha256.map { Array($0.finalize()) } ?? digests.sha256).map { String(format: "%02x", $0) }.joined()
             guard computed == expected else {
                 throw S3Error(
                     .xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -173,7 +176,6 @@ extension S3Server {
                 )
             }
         }
-        let digests = try await writer.finish()
         if let md5 = plan.contentMD5, md5 != digests.md5Base64 {
             throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.",
                           details: [("ExpectedDigest", md5), ("CalculatedDigest", digests.md5Base64)])

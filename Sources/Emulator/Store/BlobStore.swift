@@ -100,6 +100,8 @@ package struct BlobStore: Sendable {
 package struct BlobDigests: Sendable, Hashable {
     package var size: Int64
     package var md5: [UInt8]
+    /// The body's SHA-256 when the engine computed it (a signed payload), else empty.
+    package var sha256: [UInt8] = []
     package var checksums: [ChecksumAlgorithm: String]
 
     package var md5Hex: String {
@@ -118,7 +120,7 @@ package struct BlobDigests: Sendable, Hashable {
 
 /// Streams one blob to disk while computing its MD5 (the ETag) and the requested checksums.
 /// Memory use is bounded: every buffer is hashed and written, then dropped (with
-/// ``MD5Mode/engine(_:)``, at most the engine's high-water mark waits for the MD5).
+/// ``MD5Mode/engine(_:sha256:)``, at most the engine's high-water mark waits for the digests).
 ///
 /// Owned by one request task. If it is dropped without ``commit()``, the temporary file is removed.
 package final class BlobWriter {
@@ -128,9 +130,10 @@ package final class BlobWriter {
         case none
         /// On the writing task, as bytes are appended.
         case inline
-        /// On the ``MD5Engine``'s thread, beside the writing task, batched with other bodies.
-        /// Only ``append(_:sha256:)`` feeds it.
-        case engine(MD5Engine)
+        /// On the ``BodyDigestEngine``'s thread, beside the writing task, batched with other
+        /// bodies; with `sha256`, the body's SHA-256 as well (``BlobDigests/sha256``). Only
+        /// ``append(_:sha256:)`` feeds it.
+        case engine(BodyDigestEngine, sha256: Bool)
     }
 
     package let name: String
@@ -140,8 +143,8 @@ package final class BlobWriter {
     private let fsync: Bool
     private var committed = false
     package private(set) var size: Int64 = 0
-    private var md5: MD5State?
-    private var md5Stream: MD5Stream?
+    private var md5: BodyDigestState?
+    private var md5Stream: BodyDigestStream?
     private var crc32: CRC32?
     private var crc32c: CRC32C?
 
@@ -155,8 +158,8 @@ package final class BlobWriter {
         if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
         switch md5 {
         case .none: break
-        case .inline: self.md5 = MD5State()
-        case .engine(let engine): self.md5Stream = engine.makeStream()
+        case .inline: self.md5 = BodyDigestState()
+        case .engine(let engine, let sha256): self.md5Stream = engine.makeStream(sha256: sha256)
         }
     }
 
@@ -166,7 +169,7 @@ package final class BlobWriter {
         if !self.committed { unlink(self.tmpPath) }
     }
 
-    /// Hashes and writes `bytes` (not for an ``MD5Mode/engine(_:)`` writer: its MD5 takes buffers).
+    /// Hashes and writes `bytes` (not for an ``MD5Mode/engine(_:sha256:)`` writer: it takes buffers).
     package func append(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
         precondition(self.md5Stream == nil, "an engine-hashed blob is appended as ByteBuffers")
         guard bytes.count > 0 else { return }
@@ -232,15 +235,18 @@ package final class BlobWriter {
         }
         close(self.fd)
         self.fd = -1
-        var md5 = self.md5?.finalize() ?? []
+        var md5 = self.md5?.finalize().md5 ?? []
+        var sha256: [UInt8] = []
         if let stream = self.md5Stream {
             self.md5Stream = nil
-            md5 = await stream.finish()
+            let digests = await stream.finish()
+            md5 = digests.md5
+            sha256 = digests.sha256
         }
         var checksums: [ChecksumAlgorithm: String] = [:]
         if let crc32 = self.crc32 { checksums[.crc32] = crc32.base64 }
         if let crc32c = self.crc32c { checksums[.crc32c] = crc32c.base64 }
-        return BlobDigests(size: self.size, md5: md5, checksums: checksums)
+        return BlobDigests(size: self.size, md5: md5, sha256: sha256, checksums: checksums)
     }
 
     /// Moves the finished file into `blobs/`. After this, the caller owns the blob (it must be

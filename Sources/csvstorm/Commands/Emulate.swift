@@ -198,7 +198,7 @@ struct EmulateServe: AsyncParsableCommand {
             // Unbuffered: scripts wait for these lines to find the port.
             FileHandle.standardOutput.write(Data(((lines + more).joined(separator: "\n") + "\n").utf8))
         }
-        FileHandle.standardOutput.write(Data("csvstorm emulate: stopped\n".utf8))
+        FileHandle.standardOutput.write(Data("csvstorm emulate: stopped (body digests: \(BodyDigestEngine.shared.currentStatistics.summary))\n".utf8))
     }
 }
 
@@ -207,7 +207,7 @@ struct EmulateServe: AsyncParsableCommand {
 struct EmulateBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "md5-speed",
-        abstract: "Measure single-core MD5 throughput (the emulator's per-stream limit); prints MB/s."
+        abstract: "Measure single-core MD5 throughput (swift-crypto's, the per-stream limit) and the emulator's MD5 kernels; prints MB/s."
     )
 
     @Option(help: "Bytes to hash per repeat (\(ByteSize.unitNames)).")
@@ -227,5 +227,11 @@ struct EmulateBench: AsyncParsableCommand {
         let bytes = ByteSize(parsing: self.size)!.bytes
         let best = EmulatorBenchmarks.md5Throughput(bytes: bytes, repeats: self.repeats)
         print(String(format: "md5 %.1f MB/s (single core, %@ x %d, best)", best / 1e6, self.size, self.repeats))
+        // The emulator's own kernels on the same core: scalar, and the SIMD lanes the MD5
+        // thread fills with concurrent bodies (aggregate over all lanes).
+        for lanes in [1, 8, 16] {
+            guard let rate = EmulatorBenchmarks.md5KernelThroughput(lanes: lanes, bytes: bytes, repeats: self.repeats) else { continue }
+            print(String(format: "csvstorm-md5 lanes %d: %.1f MB/s aggregate (%.2fx swift-crypto)", lanes, rate / 1e6, rate / best))
+        }
     }
 }
