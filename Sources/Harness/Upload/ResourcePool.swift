@@ -54,6 +54,22 @@ package struct ResourcePoolState<Resource, Waiter> {
         return .wait
     }
 
+    /// Takes a resource without waiting: nil when none is free and no more may be created, or
+    /// when waiters are parked (they are served first).
+    package mutating func tryAcquire() -> AcquireAction? {
+        guard self.waiting == 0 else { return nil }
+        if let resource = self.free.popLast() {
+            self.noteInUse()
+            return .reuse(resource)
+        }
+        if self.created < self.limit {
+            self.created += 1
+            self.noteInUse()
+            return .create
+        }
+        return nil
+    }
+
     package mutating func release(_ resource: Resource) -> ReleaseAction {
         if self.waitersHead < self.waiters.count {
             let next = self.waiters[self.waitersHead].waiter
@@ -89,8 +105,9 @@ package struct ResourcePoolState<Resource, Waiter> {
 }
 
 /// A bounded async pool: ``acquire()`` suspends while `limit` resources are out, and is
-/// cancellable. Used for part buffers (the global in-flight limit: memory is bounded by
-/// `limit × part size`) and for the per-upload part permits.
+/// cancellable. Used for part buffers (the send buffers, whose limit is the global in-flight
+/// limit, and the read-ahead buffers: memory is bounded by the sum of their limits × part size)
+/// and for the per-upload part permits.
 package final class ResourcePool<Resource: Sendable>: Sendable {
     package struct Statistics: Sendable, Hashable {
         package var limit: Int
@@ -157,6 +174,16 @@ package final class ResourcePool<Resource: Sendable>: Sendable {
             if let waiter = self.state.withLock({ $0.pool.cancel(id: id) }) {
                 waiter.resume(throwing: CancellationError())
             }
+        }
+    }
+
+    /// A resource if one is free (or may be created) and nobody waits; never suspends.
+    package func tryAcquire() -> Resource? {
+        let next = self.state.withLock { $0.pool.tryAcquire() }
+        switch next {
+        case .reuse(let resource): return resource
+        case .create: return self.make()
+        case .wait, nil: return nil
         }
     }
 

@@ -34,11 +34,25 @@ extension UploadEngine {
         /// Smallest part size accepted. Default 5 MiB (S3's minimum); tests against a server
         /// configured with a smaller minimum lower it.
         package var minimumPartSize: Int
-        /// Parts in flight per upload. Default 16.
+        /// Parts being sent at once per upload (UploadPart requests in flight, each holding its
+        /// buffer). A part read ahead (``readAheadBuffers``) is not counted: it waits for a
+        /// permit before it is sent. Default 16.
         package var partsInFlightPerUpload: Int
-        /// Parts in flight across all uploads of this engine: also the number of part buffers,
-        /// so memory is bounded by this × the part size. Default 16.
+        /// Parts in flight across all uploads of this engine (UploadPart and PutObject requests,
+        /// plus parts being read into a send buffer): the number of send buffers
+        /// (``UploadEngine/buffers``). Memory is bounded by (this + ``readAheadBuffers``) × the
+        /// largest part size. Default 16.
         package var partsInFlightTotal: Int
+        /// Extra part buffers, engine-wide, for reading ahead (``UploadEngine/readAheadBuffers``):
+        /// a multipart upload's producer that gets one reads and checksums the upload's next part
+        /// while its sends are in flight, then waits for a per-upload permit and a send buffer
+        /// (the filled buffer and the empty send buffer trade places, so the count of each kind
+        /// never changes). A producer holds at most one, so up to this many uploads read one
+        /// part ahead at once; a producer that finds none free reads as without read-ahead
+        /// (permit and send buffer first). Sends stay bounded by ``partsInFlightPerUpload`` and
+        /// ``partsInFlightTotal``; memory grows by this × the part size. 0: no read-ahead.
+        /// Default 1.
+        package var readAheadBuffers: Int
         /// Default ``Checksum/crc32c``.
         package var checksum: Checksum
         /// Content-Type of uploaded objects. Default `text/csv`.
@@ -57,6 +71,7 @@ extension UploadEngine {
             minimumPartSize: Int = S3MultipartLimits.minimumPartSize,
             partsInFlightPerUpload: Int = 16,
             partsInFlightTotal: Int = 16,
+            readAheadBuffers: Int = 1,
             checksum: Checksum = .crc32c,
             contentType: String? = "text/csv",
             abort: Abort = Abort(),
@@ -66,6 +81,7 @@ extension UploadEngine {
             self.minimumPartSize = minimumPartSize
             self.partsInFlightPerUpload = partsInFlightPerUpload
             self.partsInFlightTotal = partsInFlightTotal
+            self.readAheadBuffers = readAheadBuffers
             self.checksum = checksum
             self.contentType = contentType
             self.abort = abort
@@ -80,6 +96,9 @@ extension UploadEngine {
             }
             guard (1...10_000).contains(self.partsInFlightTotal) else {
                 throw .invalidConfiguration("parts in flight in total must be between 1 and 10000, found \(self.partsInFlightTotal)")
+            }
+            guard (0...10_000).contains(self.readAheadBuffers) else {
+                throw .invalidConfiguration("read-ahead buffers must be between 0 and 10000, found \(self.readAheadBuffers)")
             }
             guard (1...100).contains(self.abort.rounds) else {
                 throw .invalidConfiguration("abort rounds must be between 1 and 100, found \(self.abort.rounds)")

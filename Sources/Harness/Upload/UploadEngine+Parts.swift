@@ -31,9 +31,41 @@ extension UploadEngine {
         }
     }
 
-    /// The producer: takes a per-upload permit and a global buffer, fills the buffer on the I/O
-    /// pool, and hands it to a part task. Sequential by nature (a generated stream has one
-    /// reader); the sends run concurrently.
+    /// What the producer holds for the part it is reading.
+    private enum Held {
+        /// A read-ahead buffer: no permit and no send buffer yet.
+        case readAhead(PartBuffer)
+        /// A send buffer and the upload's permit (the order without read-ahead).
+        case send(PartBuffer, Permit)
+
+        var buffer: PartBuffer {
+            switch self {
+            case .readAhead(let buffer), .send(let buffer, _): buffer
+            }
+        }
+    }
+
+    /// Returns what the producer holds to its pools (every exit path that does not send).
+    private func release(_ held: Held, permits: ResourcePool<Permit>) {
+        switch held {
+        case .readAhead(let buffer):
+            self.readAheadBuffers?.release(buffer)
+        case .send(let buffer, let permit):
+            self.buffers.release(buffer)
+            permits.release(permit)
+        }
+    }
+
+    /// The producer: fills the next part on the I/O pool and hands it to a part task.
+    /// Sequential by nature (a generated stream has one reader); the sends run concurrently.
+    ///
+    /// With a read-ahead buffer free (``readAheadBuffers``), it reads first — while this
+    /// upload's sends are in flight — and then waits for a per-upload permit and a send buffer;
+    /// the two buffers then trade places (the filled one is sent and returns to ``buffers``, the
+    /// empty send buffer becomes the read-ahead buffer), so the next part can be read at once.
+    /// Otherwise it takes a permit and a send buffer first, then reads. Either way a part is
+    /// sent holding a permit and one of ``buffers``' `partsInFlightTotal` places, and the
+    /// producer holds at most one part it has not handed over.
     private func produceParts(
         reader: PartReader,
         partSize: Int,
@@ -52,24 +84,31 @@ extension UploadEngine {
             // Bounded: at most 10,000 parts are started; the 10,001st is an error.
             while !state.hasFailed {
                 if number > 0, let exactLength, offset >= exactLength { break }
-                let permit: Permit
-                let buffer: PartBuffer
-                do {
-                    permit = try await permits.acquire()
-                } catch {
-                    break  // cancelled
-                }
-                do {
-                    buffer = try await self.buffers.acquire()
-                } catch {
-                    permits.release(permit)
-                    break  // cancelled
+                var held: Held
+                if let buffer = self.readAheadBuffers?.tryAcquire() {
+                    held = .readAhead(buffer)
+                } else {
+                    let permit: Permit
+                    let buffer: PartBuffer
+                    do {
+                        permit = try await permits.acquire()
+                    } catch {
+                        break  // cancelled
+                    }
+                    do {
+                        buffer = try await self.buffers.acquire()
+                    } catch {
+                        permits.release(permit)
+                        break  // cancelled
+                    }
+                    held = .send(buffer, permit)
                 }
                 // A buffer holds what this part can hold at most, so the last (or only) part of a
                 // small source does not reserve a whole part size.
                 let maxCount = min(partSize, max(0, reader.length.bound - offset))
                 let filled: FilledPart
                 do {
+                    let buffer = held.buffer
                     filled = try await self.threadPool.runIfActive { () throws(UploadError) -> FilledPart in
                         let filled = try reader.fill(buffer, maxCount: maxCount, crc32c: crc, md5: md5)
                         // Below a whole part, the bound says this is the end: more would be cut off.
@@ -79,22 +118,19 @@ extension UploadEngine {
                         return filled
                     }
                 } catch {
-                    self.buffers.release(buffer)
-                    permits.release(permit)
+                    self.release(held, permits: permits)
                     if !(error is CancellationError) && !Task.isCancelled {
                         state.fail(Self.uploadError(error, context: "reading the source failed"))
                     }
                     break
                 }
                 if filled.count == 0 && number > 0 {
-                    self.buffers.release(buffer)
-                    permits.release(permit)
+                    self.release(held, permits: permits)
                     break
                 }
                 number += 1
                 guard number <= S3MultipartLimits.maximumParts else {
-                    self.buffers.release(buffer)
-                    permits.release(permit)
+                    self.release(held, permits: permits)
                     state.fail(.tooManyParts("the source is longer than \(S3MultipartLimits.maximumParts) parts of \(partSize) bytes; give a larger part size"))
                     break
                 }
@@ -106,6 +142,34 @@ extension UploadEngine {
                     number: partNumber, offset: partOffset, size: filled.count, ready: (ContinuousClock.now - origin).seconds,
                     crc32c: filled.crc32c, md5: filled.md5, allocated: filled.allocated
                 )
+                // A part read ahead now waits for its permit and a send buffer (a failure
+                // cancels these waits; the part is then recorded as read but never sent).
+                if case .readAhead(let buffer) = held {
+                    let permit: Permit
+                    let place: PartBuffer
+                    do {
+                        permit = try await permits.acquire()
+                    } catch {
+                        self.readAheadBuffers?.release(buffer)
+                        break  // cancelled
+                    }
+                    do {
+                        place = try await self.buffers.acquire()
+                    } catch {
+                        permits.release(permit)
+                        self.readAheadBuffers?.release(buffer)
+                        break  // cancelled
+                    }
+                    // Trade places: the filled buffer goes out as one of the send buffers, the
+                    // empty one reads the next part.
+                    self.readAheadBuffers?.release(place)
+                    held = .send(buffer, permit)
+                    if state.hasFailed {
+                        self.release(held, permits: permits)
+                        break
+                    }
+                }
+                guard case .send(let buffer, let permit) = held else { preconditionFailure("a part is sent holding a permit and a send buffer") }
                 group.addTask {
                     await self.sendPart(partNumber, buffer: buffer, filled: filled, target: target, state: state, origin: origin, progress: progress)
                     self.buffers.release(buffer)

@@ -12,9 +12,17 @@ import NIOPosix
 ///   engine's I/O thread pool — never on the cooperative pool — checksummed there, and sent
 ///   with `x-amz-checksum-crc32c` (default) or `Content-MD5`; the server's echo (or ETag) is
 ///   checked.
-/// - Parts in flight are limited per upload and across all uploads of the engine; the global
-///   limit is the number of part buffers, so memory is at most `partsInFlightTotal × part size`
-///   whatever the object size. Buffers are reused.
+/// - Parts in flight are limited per upload (`partsInFlightPerUpload` permits) and across all
+///   uploads of the engine: the global limit is the number of send buffers (``buffers``,
+///   `partsInFlightTotal`), each held by one part while it is sent (and while it is read, when
+///   no read-ahead buffer was free) or by one PutObject.
+/// - Read-ahead: the engine also has `readAheadBuffers` extra buffers (default 1, engine-wide).
+///   A producer that gets one reads and checksums its upload's next part while that upload's
+///   sends are in flight, and only then waits for a permit and a send buffer; the filled buffer
+///   and the empty send buffer then trade places, so the part is sent without waiting for its
+///   read. At most `partsInFlightPerUpload` sends per upload and `partsInFlightTotal` in all,
+///   as without read-ahead. Memory is at most `(partsInFlightTotal + readAheadBuffers) × part
+///   size` whatever the object size. Buffers are reused.
 /// - On failure or cancellation the upload is aborted (retried) and the abort confirmed with
 ///   ListParts (NoSuchUpload).
 /// - Every request goes through the engine's ``StandardRetryStrategy`` one attempt at a time,
@@ -31,8 +39,11 @@ package final class UploadEngine: Sendable {
     package let retryStrategy: StandardRetryStrategy
     /// Counters of every attempt and retry of this engine, all uploads together.
     package var retryStatistics: RetryStatistics { self.retryStrategy.statistics }
-    /// The part buffers: the global in-flight limit.
+    /// The send buffers: the global in-flight limit (`partsInFlightTotal`).
     package let buffers: ResourcePool<PartBuffer>
+    /// The read-ahead buffers (`readAheadBuffers`, engine-wide); nil when that is 0. Taken only
+    /// with ``ResourcePool/tryAcquire()``: nobody ever waits for one.
+    package let readAheadBuffers: ResourcePool<PartBuffer>?
 
     /// A client whose own strategy makes exactly one attempt; the engine retries around it.
     let s3: S3Client
@@ -67,6 +78,7 @@ package final class UploadEngine: Sendable {
         )
         self.threadPool = threadPool
         self.buffers = ResourcePool(limit: configuration.partsInFlightTotal) { PartBuffer() }
+        self.readAheadBuffers = configuration.readAheadBuffers > 0 ? ResourcePool(limit: configuration.readAheadBuffers) { PartBuffer() } : nil
     }
 
     /// Runs `body` with an engine on its own HTTP client (enough connections for the in-flight
