@@ -4,7 +4,8 @@ import NIOCore
 
 /// CRC32C (Castagnoli), as S3 uses it for `x-amz-checksum-crc32c`.
 ///
-/// A thin wrapper over the C target `CCRC32C`, which uses SSE4.2 / ARMv8 CRC instructions
+/// A thin wrapper over the C target `CCRC32C`, which uses carry-less-multiply folding and the
+/// SSE4.2 crc32 instruction on x86-64, ARMv8 CRC instructions
 /// when the CPU has them. Feed bytes with ``update(_:)`` in any chunking; the result does not
 /// depend on how the input was split.
 package struct CRC32C: Sendable, Hashable {
@@ -16,7 +17,7 @@ package struct CRC32C: Sendable, Hashable {
     /// Continues from a previously computed CRC value.
     package init(value: UInt32) { self.value = value }
 
-    /// Whether the hardware path (SSE4.2 / ARMv8 CRC) is in use on this CPU.
+    /// Whether a hardware path (SSE4.2 and PCLMULQDQ / ARMv8 CRC) is in use on this CPU.
     package static var isHardwareAccelerated: Bool { csvstorm_crc32c_hardware() != 0 }
 
     package mutating func update(_ bytes: UnsafeRawBufferPointer) {

@@ -13,6 +13,7 @@
  */
 #include "ccrc32c.h"
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint32_t crc32_table[8][256];
@@ -53,6 +54,13 @@ static uint32_t crc32_soft(uint32_t crc, const unsigned char *p, size_t n) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+// CSVSTORM_NO_AVX512 (set, and not "0") keeps the 512-bit path off, as in CDigest: for CPUs
+// that lower their clock under AVX-512.
+static int avx512_disabled(void) {
+    const char *setting = getenv("CSVSTORM_NO_AVX512");
+    return setting != NULL && strcmp(setting, "0") != 0;
+}
 
 /*
  * Bit-reflected folding constants for P(x) = 0x104C11DB7: k(n) = reflect32(x^n mod P) << 1.
@@ -204,7 +212,7 @@ static int crc32_have_hw(void) {
         level = 0;
         if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) {
             level = 1;
-            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq")) level = 2;
+            if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && !avx512_disabled()) level = 2;
         }
         __atomic_store_n(&crc32_level_cache, level, __ATOMIC_RELAXED);
     }

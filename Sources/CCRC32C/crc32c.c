@@ -13,6 +13,7 @@
  */
 #include "ccrc32c.h"
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint32_t crc32c_table[8][256];
@@ -49,6 +50,13 @@ static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t n) {
     }
     while (n--) crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xFF];
     return crc;
+}
+
+// CSVSTORM_NO_AVX512 (set, and not "0") keeps the 512-bit path off, as in CDigest: for CPUs
+// that lower their clock under AVX-512.
+__attribute__((unused)) static int avx512_disabled(void) {
+    const char *setting = getenv("CSVSTORM_NO_AVX512");
+    return setting != NULL && strcmp(setting, "0") != 0;
 }
 
 #if defined(__x86_64__)
@@ -209,7 +217,7 @@ static int crc32c_have_hw(void) {
             level = 1;
             if (__builtin_cpu_supports("pclmul")) {
                 level = 2;
-                if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq")) level = 3;
+                if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && !avx512_disabled()) level = 3;
             }
         }
         __atomic_store_n(&crc32c_level_cache, level, __ATOMIC_RELAXED);
@@ -228,6 +236,7 @@ static uint32_t crc32c_kernel(int level, uint32_t crc, const unsigned char *p, s
 }
 #elif defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
 #include <arm_acle.h>
+
 static uint32_t crc32c_arm(uint32_t crc, const unsigned char *p, size_t n) {
     while (n >= 8) {
         uint64_t w;

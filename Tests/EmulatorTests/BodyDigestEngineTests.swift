@@ -111,7 +111,9 @@ struct BodyDigestEngineTests {
         }
         let statistics = engine.currentStatistics
         if engine.width > 1 {
-            #expect(statistics.simdBlocksByLanes[12] > 0, "no 12-lane round: \(statistics)")
+            // Every stream had bytes waiting before the first round: the first rounds are full.
+            let lanes = min(12, engine.width)
+            #expect(statistics.simdBlocksByLanes[lanes] > 0, "no \(lanes)-lane round: \(statistics)")
         }
     }
 

@@ -9,7 +9,9 @@ extern "C" {
 #endif
 
 /// Extends a CRC32C (Castagnoli) over `length` bytes. Start with `crc = 0`.
-/// Uses the SSE4.2 / ARMv8 CRC instructions when the CPU has them, a table otherwise.
+/// Uses carry-less-multiply folding on x86-64 (VPCLMULQDQ with AVX-512, else PCLMULQDQ) with the
+/// SSE4.2 crc32 instruction for short inputs and tails, the ARMv8 CRC instructions on ARM, a
+/// table otherwise.
 uint32_t csvstorm_crc32c_update(uint32_t crc, const void *data, size_t length);
 
 /// 1 when the hardware path is in use.

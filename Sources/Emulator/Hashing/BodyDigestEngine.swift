@@ -175,7 +175,7 @@ package final class BodyDigestEngine: @unchecked Sendable {
     ///   - gatherTimeout: the longest wait for lanes to fill (2 ms; tests lengthen it to make
     ///     batching deterministic).
     ///   - simd: batch into SIMD lanes (off: every stream alone).
-    package init(highWater: Int = 512 * 1024, gatherTimeout: Duration = .milliseconds(2), simd: Bool = true) {
+    package init(highWater: Int = 256 * 1024, gatherTimeout: Duration = .milliseconds(2), simd: Bool = true) {
         self.highWater = highWater
         self.gatherTimeout = Double(gatherTimeout.components.seconds) + Double(gatherTimeout.components.attoseconds) / 1e18
         self.width = Int(csvstorm_md5_mb_width())
@@ -294,7 +294,8 @@ package final class BodyDigestEngine: @unchecked Sendable {
                 if stream.finisher != nil { urgent = true; ready += 1; continue }
                 if waiting >= 64 || (waiting > 0 && stream.queue.count > 1) {
                     ready += 1
-                    if waiting >= self.highWater { urgent = true }
+                    // A paused sender waits until its stream is below half the mark.
+                    if waiting >= self.highWater || stream.spaceWaiter != nil { urgent = true }
                 }
             }
             if ready == 0 {
