@@ -144,6 +144,39 @@ struct BodyDigestEngineTests {
         #expect(engine.currentStatistics.peakQueuedBytes <= 64 * 1024 + chunk.count)
     }
 
+    /// Many streams together: senders pause at the total mark, so what waits stays bounded
+    /// however many bodies arrive at once.
+    @Test func totalWaitingIsBoundedAcrossStreams() async {
+        let engine = BodyDigestEngine(highWater: 256 * 1024, totalHighWater: 512 * 1024, gatherTimeout: .seconds(30))
+        let bodies = (0..<20).map { Self.bytes(200_000, seed: UInt64(700 + $0)) }
+        let digests = await withTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, body) in bodies.enumerated() {
+                group.addTask {
+                    let stream = engine.makeStream()
+                    var offset = 0
+                    while offset < body.count {
+                        let size = min(body.count - offset, 50_000)
+                        await stream.submit(ByteBuffer(bytes: body[offset..<(offset + size)]))
+                        offset += size
+                    }
+                    return (index, await stream.finish().md5)
+                }
+            }
+            var all = [[UInt8]](repeating: [], count: bodies.count)
+            for await (index, digest) in group { all[index] = digest }
+            return all
+        }
+        for (index, body) in bodies.enumerated() {
+            #expect(digests[index] == Self.reference(body), "stream \(index)")
+        }
+        // The mark, plus one buffer from each sender that was let through below it (counted as
+        // the memory it holds: its storage).
+        let held = ByteBuffer(bytes: bodies[0][0..<50_000]).storageCapacity
+        #expect(held >= 50_000)
+        #expect(engine.currentStatistics.peakTotalQueuedBytes <= 512 * 1024 + 20 * held)
+        #expect(engine.currentStatistics.peakTotalQueuedBytes >= 50_000)
+    }
+
     /// A cancelled stream (its body failed) neither blocks nor corrupts the others.
     @Test func cancelledStreamLeavesOthersIntact() async {
         let engine = BodyDigestEngine(highWater: 64 * 1024)

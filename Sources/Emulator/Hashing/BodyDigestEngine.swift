@@ -108,20 +108,23 @@ package final class BodyDigestState {
 /// of a signed payload (`x-amz-content-sha256`) — on one thread of its own, beside the request
 /// tasks that checksum and write the bytes, and advances all bodies that have bytes waiting
 /// together, one per SIMD lane: MD5 in 16 lanes with AVX-512 (8 with AVX2), SHA-256 in 16 with
-/// AVX-512 (from eight bodies on; below, SHA-NI per body). That is several times the throughput
+/// AVX-512 (from ten bodies on; below, SHA-NI per body). That is several times the throughput
 /// of hashing each body alone, and is what keeps the emulator's CPU per received GiB under a
 /// fifth of moto's when clients send parts concurrently (awscli sends ten); for one upload
 /// stream it lets the MD5 run on one core while the bytes are received and written on the other.
 ///
 /// To fill lanes, the thread waits briefly until every open stream has bytes waiting, one has
 /// ``highWater`` bytes (its sender is then paused), one is finishing, or ``gatherTimeout`` passes. Memory is
-/// bounded: at most ``highWater`` bytes (plus one buffer) wait per stream.
+/// bounded whatever the number of bodies: at most ``highWater`` bytes (plus one buffer) wait per
+/// stream, and senders also pause while all streams together have ``totalHighWater`` waiting.
 package final class BodyDigestEngine: @unchecked Sendable {
     /// One engine per process.
     package static let shared = BodyDigestEngine()
 
-    /// Bytes a stream may have waiting before its sender waits.
+    /// Memory a stream's waiting buffers may hold before its sender waits.
     package let highWater: Int
+    /// The same for all streams together.
+    package let totalHighWater: Int
     /// The lanes of the widest kernel on this CPU (1: no SIMD, every stream alone).
     package let width: Int
     /// Whether to batch for SIMD at all (off: hash each stream's bytes as they come, scalar).
@@ -135,6 +138,10 @@ package final class BodyDigestEngine: @unchecked Sendable {
     private var open: [ObjectIdentifier: BodyDigestStream] = [:]
     private var order: [BodyDigestStream] = []
     private var rotation = 0
+    /// Memory the waiting chunks of all streams hold.
+    private var totalHeld = 0
+    /// Senders waiting for room.
+    private var paused = 0
     private var started = false
     private var statistics = Statistics()
 
@@ -151,7 +158,9 @@ package final class BodyDigestEngine: @unchecked Sendable {
         /// Buffers submitted, and their bytes.
         package var chunks = 0
         package var bytes = 0
-        /// The most bytes any one stream had waiting.
+        /// The most memory all streams' waiting buffers held together.
+        package var peakTotalQueuedBytes = 0
+        /// The most memory any one stream's waiting buffers held.
         package var peakQueuedBytes = 0
 
         package var simdBlocks: Int { self.simdBlocksByLanes.reduce(0, +) }
@@ -163,7 +172,8 @@ package final class BodyDigestEngine: @unchecked Sendable {
             func mib(_ blocks: Int) -> String { String(format: "%.0f MiB", Double(blocks) * 64 / 1_048_576) }
             return "MD5 \(mib(simd)) in SIMD rounds (mean \(String(format: "%.1f", meanLanes)) lanes), \(mib(self.scalarBlocks)) alone; "
                 + "SHA-256 \(mib(self.sha256SIMDBlocks)) in 16-lane rounds, \(mib(self.sha256ScalarBlocks)) alone; \(self.rounds) rounds; "
-                + "\(self.chunks) buffers of \(self.bytes / max(self.chunks, 1)) bytes on average"
+                + "\(self.chunks) buffers of \(self.bytes / max(self.chunks, 1)) bytes on average, at most "
+                + String(format: "%.1f MiB waiting", Double(self.peakTotalQueuedBytes) / 1_048_576)
         }
     }
 
@@ -172,11 +182,15 @@ package final class BodyDigestEngine: @unchecked Sendable {
 
     /// - Parameters:
     ///   - highWater: bytes a stream may have waiting before its sender waits.
+    ///   - totalHighWater: the same for all streams together.
     ///   - gatherTimeout: the longest wait for lanes to fill (2 ms; tests lengthen it to make
     ///     batching deterministic).
     ///   - simd: batch into SIMD lanes (off: every stream alone).
-    package init(highWater: Int = 256 * 1024, gatherTimeout: Duration = .milliseconds(2), simd: Bool = true) {
+    package init(
+        highWater: Int = 1 << 20, totalHighWater: Int = 16 << 20, gatherTimeout: Duration = .milliseconds(2), simd: Bool = true
+    ) {
         self.highWater = highWater
+        self.totalHighWater = max(totalHighWater, highWater)
         self.gatherTimeout = Double(gatherTimeout.components.seconds) + Double(gatherTimeout.components.attoseconds) / 1e18
         self.width = Int(csvstorm_md5_mb_width())
         self.simd = simd && self.width > 1
@@ -213,14 +227,18 @@ package final class BodyDigestEngine: @unchecked Sendable {
         guard count > 0 else { return }
         // The pointer stays valid while `buffer` (kept in the chunk) holds its storage.
         let base = buffer.withUnsafeReadableBytesWithStorageManagement { bytes, _ in bytes.baseAddress! }
-        if self.enqueue(BodyDigestStream.Chunk(buffer: buffer, base: base, count: count, offset: 0), to: stream) {
+        // What a buffer holds in memory is its storage, which a slice shares with the rest of a
+        // socket read: the marks count that, so they bound memory, not just bytes.
+        let held = max(count, buffer.storageCapacity)
+        if self.enqueue(BodyDigestStream.Chunk(buffer: buffer, base: base, count: count, held: held, offset: 0), to: stream) {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 self.condition.lock()
-                if stream.queuedBytes < self.highWater || stream.cancelled {
+                if !self.mustPause(stream) || stream.cancelled {
                     self.condition.unlock()
                     continuation.resume()
                 } else {
                     stream.spaceWaiter = continuation
+                    self.paused += 1
                     self.condition.unlock()
                 }
             }
@@ -233,11 +251,24 @@ package final class BodyDigestEngine: @unchecked Sendable {
         defer { self.condition.unlock() }
         stream.queue.append(chunk)
         stream.queuedBytes += chunk.count
-        self.statistics.peakQueuedBytes = max(self.statistics.peakQueuedBytes, stream.queuedBytes)
+        stream.heldBytes += chunk.held
+        self.totalHeld += chunk.held
+        self.statistics.peakTotalQueuedBytes = max(self.statistics.peakTotalQueuedBytes, self.totalHeld)
+        self.statistics.peakQueuedBytes = max(self.statistics.peakQueuedBytes, stream.heldBytes)
         self.statistics.chunks += 1
         self.statistics.bytes += chunk.count
         self.condition.signal()
-        return stream.queuedBytes >= self.highWater
+        return self.mustPause(stream)
+    }
+
+    /// Under the lock: whether the stream's sender waits before queuing more.
+    private func mustPause(_ stream: BodyDigestStream) -> Bool {
+        stream.heldBytes >= self.highWater || self.totalHeld >= self.totalHighWater
+    }
+
+    /// Under the lock: whether a paused sender may go on (hysteresis: half the marks).
+    private func mayResume(_ stream: BodyDigestStream) -> Bool {
+        stream.heldBytes < self.highWater / 2 && self.totalHeld < self.totalHighWater / 2
     }
 
     fileprivate func finish(_ stream: BodyDigestStream) async -> BodyDigestState.Digests {
@@ -253,9 +284,12 @@ package final class BodyDigestEngine: @unchecked Sendable {
         self.condition.lock()
         stream.cancelled = true
         stream.queue.removeAll()
+        self.totalHeld -= stream.heldBytes
         stream.queuedBytes = 0
+        stream.heldBytes = 0
         let waiter = stream.spaceWaiter
         stream.spaceWaiter = nil
+        if waiter != nil { self.paused -= 1 }
         self.remove(stream)
         self.condition.unlock()
         waiter?.resume()
@@ -295,9 +329,10 @@ package final class BodyDigestEngine: @unchecked Sendable {
                 if waiting >= 64 || (waiting > 0 && stream.queue.count > 1) {
                     ready += 1
                     // A paused sender waits until its stream is below half the mark.
-                    if waiting >= self.highWater || stream.spaceWaiter != nil { urgent = true }
+                    if stream.heldBytes >= self.highWater || stream.spaceWaiter != nil { urgent = true }
                 }
             }
+            if self.paused > 0 || self.totalHeld >= self.totalHighWater / 2 { urgent = true }
             if ready == 0 {
                 forced = false
                 self.condition.wait()
@@ -312,6 +347,7 @@ package final class BodyDigestEngine: @unchecked Sendable {
             lanes.removeAll(keepingCapacity: true)
             self.fillLanes(&lanes, resumes: &resumes)
             if lanes.isEmpty {
+                self.resumeSenders(&resumes)
                 self.condition.unlock()
                 for resume in resumes { resume() }
                 resumes.removeAll(keepingCapacity: true)
@@ -330,8 +366,9 @@ package final class BodyDigestEngine: @unchecked Sendable {
             self.statistics.sha256SIMDBlocks += hashed.sha256SIMDBlocks
             self.statistics.sha256ScalarBlocks += hashed.sha256ScalarBlocks
             for lane in lanes {
-                self.advance(lane, by: hashed.simd ? hashed.blocksPerLane : lane.blocks, resumes: &resumes)
+                self.advance(lane, by: hashed.simd ? hashed.blocksPerLane : lane.blocks)
             }
+            self.resumeSenders(&resumes)
             if !resumes.isEmpty {
                 self.condition.unlock()
                 for resume in resumes { resume() }
@@ -390,10 +427,12 @@ package final class BodyDigestEngine: @unchecked Sendable {
     private func pop(_ stream: BodyDigestStream) {
         let chunk = stream.queue.removeFirst()
         stream.queuedBytes -= chunk.count
+        stream.heldBytes -= chunk.held
+        self.totalHeld -= chunk.held
     }
 
     /// Under the lock: records `blocks` hashed for the lane's stream.
-    private func advance(_ lane: Lane, by blocks: Int, resumes: inout [() -> Void]) {
+    private func advance(_ lane: Lane, by blocks: Int) {
         let stream = lane.stream
         guard !stream.cancelled else { return }
         stream.state.advanced(blocks: blocks)
@@ -405,9 +444,17 @@ package final class BodyDigestEngine: @unchecked Sendable {
             stream.state.stashTail(chunk.base + chunk.offset, count: rest)
             self.pop(stream)
         }
-        if stream.queuedBytes < self.highWater / 2, let waiter = stream.spaceWaiter {
-            stream.spaceWaiter = nil
-            resumes.append { waiter.resume() }
+    }
+
+    /// Under the lock: wakes the paused senders that may go on.
+    private func resumeSenders(_ resumes: inout [() -> Void]) {
+        guard self.paused > 0 else { return }
+        for stream in self.order {
+            if let waiter = stream.spaceWaiter, self.mayResume(stream) {
+                stream.spaceWaiter = nil
+                self.paused -= 1
+                resumes.append { waiter.resume() }
+            }
         }
     }
 
@@ -432,13 +479,14 @@ package final class BodyDigestEngine: @unchecked Sendable {
         } else {
             for lane in lanes { csvstorm_md5_blocks(lane.stream.state.md5Words, lane.pointer, lane.blocks) }
         }
-        // SHA-256 over the same blocks: 16 lanes pay off from eight (one 16-lane round costs
-        // about seven SHA-NI blocks here), otherwise one lane after another.
+        // SHA-256 over the same blocks: one 16-lane round costs about seven SHA-NI blocks in
+        // isolation and nearer ten inside the server (its buffers come from memory), so 16 lanes
+        // from ten bodies on, otherwise SHA-NI one body after another.
         var shaSIMD = 0
         var shaScalar = 0
         let shaLanes = lanes.filter { $0.stream.state.hasSHA256 }
         if !shaLanes.isEmpty {
-            if useSIMD && shaLanes.count >= 8 && csvstorm_sha256_mb_width() >= 16 {
+            if useSIMD && shaLanes.count >= 10 && csvstorm_sha256_mb_width() >= 16 {
                 withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt32>?.self, capacity: shaLanes.count) { states in
                     withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: shaLanes.count) { data in
                         for (index, lane) in shaLanes.enumerated() {
@@ -468,6 +516,8 @@ package final class BodyDigestStream: @unchecked Sendable {
         var buffer: ByteBuffer
         var base: UnsafeRawPointer
         var count: Int
+        /// Memory the chunk keeps alive (its storage's capacity).
+        var held: Int
         var offset: Int
     }
 
@@ -476,6 +526,8 @@ package final class BodyDigestStream: @unchecked Sendable {
     // Guarded by the engine's lock:
     fileprivate var queue = CircularBuffer<Chunk>(initialCapacity: 8)
     fileprivate var queuedBytes = 0
+    /// Memory its waiting chunks hold (their storage), what the marks bound.
+    fileprivate var heldBytes = 0
     fileprivate var finisher: CheckedContinuation<BodyDigestState.Digests, Never>?
     fileprivate var spaceWaiter: CheckedContinuation<Void, Never>?
     fileprivate var cancelled = false
