@@ -121,6 +121,34 @@ struct CommandTests {
         #expect(second.output.contains("csvstorm emulate: stopped"))
     }
 
+    /// `csvstorm upload` says how an object went up: one PutObject for a source that fits in a
+    /// part, parts for the rest; the emulator reports its body digests when stopped.
+    @Test func uploadSummaryNamesPutObjectOrParts() async throws {
+        let binary = try #require(Self.binary, "csvstorm binary not built")
+        let work = try TestEmulator.scratchDirectory("upload-cli")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let server = try Server(binary: binary, stateDirectory: work + "/state", extraArguments: ["--no-pipeline"])
+        let url = try await server.waitForEndpoint()
+        let small = work + "/small.bin"
+        let large = work + "/large.bin"
+        _ = FileManager.default.createFile(atPath: small, contents: Data(repeating: 7, count: 100_000))
+        _ = FileManager.default.createFile(atPath: large, contents: Data((0..<(11 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        let env = self.environment(url: url, state: work + "/state", work: work, pid: server.process.processIdentifier)
+        let one = try await Tools.run(binary, ["upload", small, "s3://raw/small.bin", "--endpoint-url", url], environment: env, timeout: .seconds(60))
+        #expect(one.status == 0, "\(one.output)")
+        #expect(one.output.contains("as one PutObject"), "\(one.output)")
+        #expect(!one.output.contains("parts of"))
+        let three = try await Tools.run(
+            binary, ["upload", large, "s3://raw/large.bin", "--endpoint-url", url, "--part-size", "5MiB"], environment: env, timeout: .seconds(60)
+        )
+        #expect(three.status == 0, "\(three.output)")
+        #expect(three.output.contains("in 3 parts of 5.00 MiB"), "\(three.output)")
+        #expect(three.output.contains("-3\""), "a multipart ETag ends in -3: \(three.output)")
+        kill(server.process.processIdentifier, SIGINT)
+        #expect(await server.waitForExit())
+        #expect(server.output.contains("csvstorm emulate: stopped (body digests: MD5"), "\(server.output)")
+    }
+
     /// The pipeline survives kill -9: executions in flight resume on restart and end
     /// SUCCEEDED; none vanishes (Tests/python/pipeline_clients.py restart-*).
     @Test func pipelineExecutionsResumeAfterKillDashNine() async throws {

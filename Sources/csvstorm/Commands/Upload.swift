@@ -241,7 +241,14 @@ struct Upload: AsyncParsableCommand {
     static func summary(_ record: UploadRecord, statistics: RetryStatistics.Snapshot?) -> String {
         let seconds = max(record.duration, 1e-9)
         let rate = Double(record.bytesUploaded) / seconds / 1e6
-        var line = "uploaded \(ByteSize.format(record.bytesUploaded)) (\(record.bytesUploaded) bytes) in \(record.parts.count) parts of \(ByteSize.format(record.partSize))"
+        var line = "uploaded \(ByteSize.format(record.bytesUploaded)) (\(record.bytesUploaded) bytes) "
+        switch record.method {
+        case .putObject:
+            // One request, not a multipart upload: no parts to count.
+            line += "as one PutObject (the source fits in one \(ByteSize.format(record.partSize)) part)"
+        case .multipart:
+            line += "in \(record.parts.count) part\(record.parts.count == 1 ? "" : "s") of \(ByteSize.format(record.partSize))"
+        }
         line += " to s3://\(record.bucket)/\(record.key) in \(String(format: "%.2f", record.duration)) s, \(String(format: "%.1f", rate)) MB/s"
         line += ", \(record.retries.retries) retries"
         if let statistics, statistics.throttled > 0 { line += " (\(statistics.throttled) throttled)" }
