@@ -61,6 +61,7 @@ __attribute__((unused)) static int avx512_disabled(void) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "clmul_fold.h"
 
 /*
  * Bit-reflected folding constants for P(x) = 0x11EDC6F41: k(n) = reflect32(x^n mod P) << 1,
@@ -112,97 +113,21 @@ static inline uint32_t crc32c_reduce128(__m128i x) {
     return (uint32_t)_mm_crc32_u64(c, (uint64_t)_mm_extract_epi64(x, 1));
 }
 
-/* One 128-bit fold: `x` moved forward by the distance `k` encodes and added to `next`. */
-__attribute__((target("pclmul,sse4.2"), always_inline))
-static inline __m128i crc32c_fold128(__m128i x, __m128i k, __m128i next) {
-    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x11), _mm_clmulepi64_si128(x, k, 0x00)), next);
-}
+static const clmul_fold_constants crc32c_fold = {
+    CRC32C_K1, CRC32C_K2, CRC32C_K3, CRC32C_K4, CRC32C_K2048P, CRC32C_K2048M, CRC32C_K384P, CRC32C_K384M, CRC32C_K256P, CRC32C_K256M,
+};
 
 /* `crc` is the inverted state; n >= 64 (any length). Returns the inverted state. */
 __attribute__((target("pclmul,sse4.2")))
 static uint32_t crc32c_pclmul(uint32_t crc, const unsigned char *p, size_t n) {
-    const __m128i k1k2 = _mm_set_epi64x((long long)CRC32C_K2, (long long)CRC32C_K1);
-    const __m128i k3k4 = _mm_set_epi64x((long long)CRC32C_K4, (long long)CRC32C_K3);
-
-    __m128i x1 = _mm_loadu_si128((const __m128i_u *)(p + 0));
-    __m128i x2 = _mm_loadu_si128((const __m128i_u *)(p + 16));
-    __m128i x3 = _mm_loadu_si128((const __m128i_u *)(p + 32));
-    __m128i x4 = _mm_loadu_si128((const __m128i_u *)(p + 48));
-    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
-    p += 64;
-    n -= 64;
-
-    while (n >= 64) {
-        x1 = crc32c_fold128(x1, k1k2, _mm_loadu_si128((const __m128i_u *)(p + 0)));
-        x2 = crc32c_fold128(x2, k1k2, _mm_loadu_si128((const __m128i_u *)(p + 16)));
-        x3 = crc32c_fold128(x3, k1k2, _mm_loadu_si128((const __m128i_u *)(p + 32)));
-        x4 = crc32c_fold128(x4, k1k2, _mm_loadu_si128((const __m128i_u *)(p + 48)));
-        p += 64;
-        n -= 64;
-    }
-
-    x1 = crc32c_fold128(x1, k3k4, x2);
-    x1 = crc32c_fold128(x1, k3k4, x3);
-    x1 = crc32c_fold128(x1, k3k4, x4);
-    while (n >= 16) {
-        x1 = crc32c_fold128(x1, k3k4, _mm_loadu_si128((const __m128i_u *)p));
-        p += 16;
-        n -= 16;
-    }
-    return crc32c_sse42(crc32c_reduce128(x1), p, n);
+    __m128i x = clmul_fold_to128(crc, &p, &n, &crc32c_fold);
+    return crc32c_sse42(crc32c_reduce128(x), p, n);
 }
 
-/* One fold of four 128-bit lanes at once (three-way XOR in one vpternlogq). */
-__attribute__((target("avx512f,vpclmulqdq"), always_inline))
-static inline __m512i crc32c_fold512(__m512i x, __m512i k, __m512i next) {
-    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x11), _mm512_clmulepi64_epi128(x, k, 0x00), next, 0x96);
-}
-
-/*
- * The same folding with VPCLMULQDQ on 512-bit registers: four ZMM accumulators (16 lanes) fold
- * 2048 bits ahead per 256 bytes, collapse to one ZMM, fold 64 bytes at a time, then its four
- * 128-bit lanes into one, and finish as crc32c_pclmul does. n >= 256 (any length).
- */
+/* The same with VPCLMULQDQ: n >= 256 (any length). */
 __attribute__((target("avx512f,vpclmulqdq,pclmul,sse4.2")))
 static uint32_t crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t n) {
-    const __m512i k2048 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)CRC32C_K2048M, (long long)CRC32C_K2048P));
-    const __m512i k512 = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)CRC32C_K2, (long long)CRC32C_K1));
-    /* Lane 0 moves 384 bits ahead, lane 1 256, lane 2 128; lane 3 stays. */
-    const __m512i klanes = _mm512_set_epi64(0, 0, (long long)CRC32C_K4, (long long)CRC32C_K3, (long long)CRC32C_K256M,
-                                            (long long)CRC32C_K256P, (long long)CRC32C_K384M, (long long)CRC32C_K384P);
-    const __m128i k3k4 = _mm_set_epi64x((long long)CRC32C_K4, (long long)CRC32C_K3);
-
-    __m512i x0 = _mm512_loadu_si512((const void *)(p + 0));
-    __m512i x1 = _mm512_loadu_si512((const void *)(p + 64));
-    __m512i x2 = _mm512_loadu_si512((const void *)(p + 128));
-    __m512i x3 = _mm512_loadu_si512((const void *)(p + 192));
-    x0 = _mm512_xor_si512(x0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
-    p += 256;
-    n -= 256;
-    while (n >= 256) {
-        x0 = crc32c_fold512(x0, k2048, _mm512_loadu_si512((const void *)(p + 0)));
-        x1 = crc32c_fold512(x1, k2048, _mm512_loadu_si512((const void *)(p + 64)));
-        x2 = crc32c_fold512(x2, k2048, _mm512_loadu_si512((const void *)(p + 128)));
-        x3 = crc32c_fold512(x3, k2048, _mm512_loadu_si512((const void *)(p + 192)));
-        p += 256;
-        n -= 256;
-    }
-    x0 = crc32c_fold512(x0, k512, x1);
-    x0 = crc32c_fold512(x0, k512, x2);
-    x0 = crc32c_fold512(x0, k512, x3);
-    while (n >= 64) {
-        x0 = crc32c_fold512(x0, k512, _mm512_loadu_si512((const void *)p));
-        p += 64;
-        n -= 64;
-    }
-    x0 = crc32c_fold512(x0, klanes, _mm512_maskz_mov_epi64(0xC0, x0));
-    __m128i x = _mm_xor_si128(_mm_xor_si128(_mm512_extracti32x4_epi32(x0, 0), _mm512_extracti32x4_epi32(x0, 1)),
-                              _mm_xor_si128(_mm512_extracti32x4_epi32(x0, 2), _mm512_extracti32x4_epi32(x0, 3)));
-    while (n >= 16) {
-        x = crc32c_fold128(x, k3k4, _mm_loadu_si128((const __m128i_u *)p));
-        p += 16;
-        n -= 16;
-    }
+    __m128i x = clmul_fold_to128_avx512(crc, &p, &n, &crc32c_fold);
     return crc32c_sse42(crc32c_reduce128(x), p, n);
 }
 

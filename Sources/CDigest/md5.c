@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose.h"
 #endif
 
 static const uint32_t K[64] = {
@@ -184,26 +185,6 @@ static void mb_scalar(uint32_t *const states[], const uint8_t *const data[], int
         a = _mm256_add_epi32(_mm256_or_si256(_mm256_slli_epi32(a, s), _mm256_srli_epi32(a, 32 - (s))), b); \
     } while (0)
 
-// Transposes 8 rows of 8 words: out[i] = word i of every row.
-__attribute__((target("avx2"))) static inline void transpose8(__m256i r[8]) {
-    __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-    __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-    __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
-    __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
-    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
-    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
-    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
-    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
-    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
-    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
-    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
-    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
-    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
-}
-
 __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], const uint8_t *const data[], int lanes,
                                                     size_t blocks) {
     uint32_t scratch[4] = {0, 0, 0, 0};
@@ -228,8 +209,8 @@ __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], co
             lo[i] = _mm256_loadu_si256((const __m256i *)(src[i] + offset));
             hi[i] = _mm256_loadu_si256((const __m256i *)(src[i] + offset + 32));
         }
-        transpose8(lo);
-        transpose8(hi);
+        cdigest_transpose8(lo);
+        cdigest_transpose8(hi);
         for (int i = 0; i < 8; i++) {
             W[i] = lo[i];
             W[8 + i] = hi[i];
@@ -267,34 +248,6 @@ __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], co
         a = _mm512_add_epi32(_mm512_rol_epi32(a, s), b);                                      \
     } while (0)
 
-// Transposes 16 rows of 16 words: out[i] = word i of every row.
-__attribute__((target("avx512f"))) static inline void transpose16(__m512i r[16]) {
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    // r[4g + j] now holds, per 128-bit lane q, word 4q + j of rows 4g...4g+3.
-    for (int j = 0; j < 4; j++) {
-        t[j] = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x88);      // q = 0, 2 of rows 0-3 | 4-7
-        t[4 + j] = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xdd);  // q = 1, 3
-        t[8 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x88);
-        t[12 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xdd);
-    }
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);           // word j (q = 0)
-        r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);       // word 8 + j (q = 2)
-        r[4 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0x88);  // word 4 + j (q = 1)
-        r[12 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0xdd); // word 12 + j (q = 3)
-    }
-}
-
 __attribute__((target("avx512f"))) static void mb_avx512(uint32_t *const states[], const uint8_t *const data[], int lanes,
                                                          size_t blocks) {
     uint32_t scratch[4] = {0, 0, 0, 0};
@@ -315,7 +268,7 @@ __attribute__((target("avx512f"))) static void mb_avx512(uint32_t *const states[
         __m512i W[16];
         size_t offset = n * 64;
         for (int i = 0; i < 16; i++) W[i] = _mm512_loadu_si512(src[i] + offset);
-        transpose16(W);
+        cdigest_transpose16(W);
         __m512i a = a0, b = b0, c = c0, d = d0;
         MD5_STEPS(W)
         a0 = _mm512_add_epi32(a0, a);

@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose.h"
 #endif
 
 static const uint32_t K256[64] = {
@@ -112,32 +113,6 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni(uint32_t state
 
 // ---- AVX-512, 16 lanes ----
 
-__attribute__((target("avx512f"))) static inline void transpose16x16(__m512i r[16]) {
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int j = 0; j < 4; j++) {
-        t[j] = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x88);
-        t[4 + j] = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xdd);
-        t[8 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x88);
-        t[12 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xdd);
-    }
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
-        r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
-        r[4 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0x88);
-        r[12 + j] = _mm512_shuffle_i32x4(t[4 + j], t[12 + j], 0xdd);
-    }
-}
-
 #define XOR3(x, y, z) _mm512_ternarylogic_epi32(x, y, z, 0x96)
 #define CH(e, f, g) _mm512_ternarylogic_epi32(e, f, g, 0xCA)
 #define MAJ(a, b, c) _mm512_ternarylogic_epi32(a, b, c, 0xE8)
@@ -161,7 +136,7 @@ __attribute__((target("avx512f,avx512bw"))) static void sha256_avx512(uint32_t *
         __m512i W[16];
         size_t offset = n * 64;
         for (int i = 0; i < 16; i++) W[i] = _mm512_loadu_si512(src[i] + offset);
-        transpose16x16(W);
+        cdigest_transpose16(W);
         for (int i = 0; i < 16; i++) W[i] = _mm512_shuffle_epi8(W[i], bswap);
         __m512i a = H[0], b = H[1], c = H[2], d = H[3], e = H[4], f = H[5], g = H[6], h = H[7];
         for (int t = 0; t < 64; t++) {

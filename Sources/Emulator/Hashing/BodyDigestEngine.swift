@@ -458,6 +458,23 @@ package final class BodyDigestEngine: @unchecked Sendable {
         }
     }
 
+    /// The C kernels' arguments for `lanes`: each one's state words (picked by `words`) and
+    /// data pointer, in two arrays on the stack.
+    private static func withLaneArrays(
+        _ lanes: [Lane], words: (BodyDigestState) -> UnsafeMutablePointer<UInt32>?,
+        _ body: (UnsafePointer<UnsafeMutablePointer<UInt32>?>, UnsafePointer<UnsafePointer<UInt8>?>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt32>?.self, capacity: lanes.count) { states in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: lanes.count) { data in
+                for (index, lane) in lanes.enumerated() {
+                    states[index] = words(lane.stream.state)
+                    data[index] = lane.pointer.assumingMemoryBound(to: UInt8.self)
+                }
+                body(UnsafePointer(states.baseAddress!), UnsafePointer(data.baseAddress!))
+            }
+        }
+    }
+
     /// Without the lock: hashes the lanes' runs, MD5 and (for the lanes that want it) SHA-256.
     /// Returns whether MD5 ran in SIMD and how many blocks of each lane were hashed then (the
     /// shortest run; one stream alone hashes its run whole), and how SHA-256 ran.
@@ -467,14 +484,8 @@ package final class BodyDigestEngine: @unchecked Sendable {
         let useSIMD = simd && lanes.count >= minimumSIMDLanes
         let blocks = useSIMD ? lanes.reduce(Int.max) { min($0, $1.blocks) } : 0
         if useSIMD {
-            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt32>?.self, capacity: lanes.count) { states in
-                withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: lanes.count) { data in
-                    for (index, lane) in lanes.enumerated() {
-                        states[index] = lane.stream.state.md5Words
-                        data[index] = lane.pointer.assumingMemoryBound(to: UInt8.self)
-                    }
-                    csvstorm_md5_mb_blocks(states.baseAddress, data.baseAddress, Int32(lanes.count), blocks)
-                }
+            Self.withLaneArrays(lanes, words: { $0.md5Words }) { states, data in
+                csvstorm_md5_mb_blocks(states, data, Int32(lanes.count), blocks)
             }
         } else {
             for lane in lanes { csvstorm_md5_blocks(lane.stream.state.md5Words, lane.pointer, lane.blocks) }
@@ -487,14 +498,8 @@ package final class BodyDigestEngine: @unchecked Sendable {
         let shaLanes = lanes.filter { $0.stream.state.hasSHA256 }
         if !shaLanes.isEmpty {
             if useSIMD && shaLanes.count >= 10 && csvstorm_sha256_mb_width() >= 16 {
-                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt32>?.self, capacity: shaLanes.count) { states in
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: shaLanes.count) { data in
-                        for (index, lane) in shaLanes.enumerated() {
-                            states[index] = lane.stream.state.sha256Words
-                            data[index] = lane.pointer.assumingMemoryBound(to: UInt8.self)
-                        }
-                        csvstorm_sha256_mb_blocks(states.baseAddress, data.baseAddress, Int32(shaLanes.count), blocks)
-                    }
+                Self.withLaneArrays(shaLanes, words: { $0.sha256Words }) { states, data in
+                    csvstorm_sha256_mb_blocks(states, data, Int32(shaLanes.count), blocks)
                 }
                 shaSIMD = blocks * shaLanes.count
             } else {
