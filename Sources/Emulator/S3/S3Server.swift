@@ -22,7 +22,7 @@ struct S3Server: Sendable {
     let onObjectCreated: @Sendable () -> Void
     let requestIds = RequestIdGenerator()
     /// Bodies being read in large reads.
-    let largeReads = LargeReads(limit: 16)
+    var largeReads: LargeReads { self.configuration.largeReads }
     let logger: Logger
     /// DynamoDB, SQS and Step Functions (`POST /` with `X-Amz-Target`), when the pipeline runs.
     let jsonRouter: JSONProtocolRouter?
@@ -79,7 +79,8 @@ struct S3Server: Sendable {
         // Large bodies in larger reads: a quarter of the reads (and of the per-buffer work behind
         // each: HTTP parsing, the body stream, the digest queue, the file write). Each such body
         // also buffers more while it waits, so only ``LargeReads/limit`` bodies at a time get
-        // them: memory stays as it was with many concurrent uploads.
+        // them (``EmulatorConfiguration/largeReadBodies``): memory stays as it was with many
+        // concurrent uploads.
         var largeRead = false
         if s3.method == .put, let length = s3.header("content-length").flatMap(Int.init), length >= 65_536 {
             largeRead = length >= Self.largeBodyReads && self.largeReads.tryAcquire()
@@ -334,8 +335,8 @@ final class RequestIdGenerator: Sendable {
 }
 
 /// A count of the bodies read in large socket reads, at most `limit` at a time.
-final class LargeReads: Sendable {
-    let limit: Int
+package final class LargeReads: Sendable {
+    package let limit: Int
     private let inUse = Atomic<Int>(0)
 
     init(limit: Int) {
