@@ -77,17 +77,18 @@ struct S3Server: Sendable {
         let source = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let s3 = S3Request(head: request.head, requestId: requestId, sourceIPAddress: source)
         // Large bodies in larger reads: a quarter of the reads (and of the per-buffer work behind
-        // each: HTTP parsing, the body stream, the digest queue, the file write). Each such body
-        // also buffers more while it waits, so only ``LargeReads/limit`` bodies at a time get
-        // them (``EmulatorConfiguration/largeReadBodies``): memory stays as it was with many
-        // concurrent uploads.
-        var largeRead = false
+        // each: HTTP parsing, the body stream, the digest queue, the file write). Bodies read so
+        // cost memory out of proportion when many arrive at once, so a body gets them only
+        // while at most ``EmulatorConfiguration/largeReadBodies`` are in flight (default 1: one
+        // upload stream alone).
+        var largeBody = false
         if s3.method == .put, let length = s3.header("content-length").flatMap(Int.init), length >= 65_536 {
-            largeRead = length >= Self.largeBodyReads && self.largeReads.tryAcquire()
+            largeBody = length >= Self.largeBodyReads
+            let largeRead = largeBody && self.largeReads.begin()
             channel.setOption(ChannelOptions.recvAllocator, value: largeRead ? Self.largeBodyAllocator : Self.defaultAllocator)
                 .whenComplete { _ in }
         }
-        defer { if largeRead { self.largeReads.release() } }
+        defer { if largeBody { self.largeReads.end() } }
         var request = request
         var pacing: EndpointPacing?
         if let faults = self.faults {
@@ -334,27 +335,23 @@ final class RequestIdGenerator: Sendable {
     }
 }
 
-/// A count of the bodies read in large socket reads, at most `limit` at a time.
+/// The bodies of 1 MiB and more in flight, and whether a new one may use large socket reads:
+/// only while at most `limit` such bodies are in flight in all (the first `limit` of a burst).
 package final class LargeReads: Sendable {
     package let limit: Int
-    private let inUse = Atomic<Int>(0)
+    private let inFlight = Atomic<Int>(0)
 
     init(limit: Int) {
         self.limit = limit
     }
 
-    /// Takes a place if one is free.
-    func tryAcquire() -> Bool {
-        var current = self.inUse.load(ordering: .relaxed)
-        while current < self.limit {
-            let (exchanged, original) = self.inUse.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-        return false
+    /// Counts a new body in; returns whether it gets large reads. Pair with ``end()``.
+    func begin() -> Bool {
+        let count = self.inFlight.add(1, ordering: .relaxed).newValue
+        return count <= self.limit
     }
 
-    func release() {
-        self.inUse.subtract(1, ordering: .relaxed)
+    func end() {
+        self.inFlight.subtract(1, ordering: .relaxed)
     }
 }

@@ -71,8 +71,8 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(help: "Do not check bodies against a signed x-amz-content-sha256 (saves a SHA-256 pass per byte; for measurements).")
     var skipPayloadSHA256 = false
 
-    @Option(help: "Request bodies (1 MiB and more) read from their sockets in up to 256 KiB reads at a time; the rest use NIO's 64 KiB (0: all). Larger reads cost less CPU per GiB, and each such body buffers about 1 MiB while it waits.")
-    var largeReadBodies: Int = 8
+    @Option(help: "A request body (1 MiB and more) is read from its socket in up to 256 KiB reads while at most this many are in flight, else in NIO's 64 KiB reads (0: never). Larger reads cost less CPU per GiB but more memory with many concurrent uploads.")
+    var largeReadBodies: Int = 1
 
     @Flag(help: "Hash each body's MD5 on its own request task instead of on the shared MD5 thread that batches concurrent bodies into SIMD lanes (for measurements).")
     var noBatchedMd5 = false
