@@ -12,52 +12,21 @@
  * inputs stay on the single crc32 chain; CPUs without SSE4.2 use slicing-by-8 tables.
  */
 #include "ccrc32c.h"
+#include "slicing8.h"
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 static uint32_t crc32c_table[8][256];
 static pthread_once_t crc32c_table_once = PTHREAD_ONCE_INIT;
 
-static void crc32c_build_table(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : (c >> 1);
-        crc32c_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++) {
-        for (int t = 1; t < 8; t++)
-            crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xFF];
-    }
-}
+static void crc32c_build_table(void) { crc_slicing8_build(crc32c_table, 0x82F63B78u); }
 
 /* `crc` is the inverted running state; returns the inverted state. */
 static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t n) {
     pthread_once(&crc32c_table_once, crc32c_build_table);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        w = __builtin_bswap64(w);
-#endif
-        w ^= crc;
-        crc = crc32c_table[7][w & 0xFF] ^ crc32c_table[6][(w >> 8) & 0xFF] ^
-              crc32c_table[5][(w >> 16) & 0xFF] ^ crc32c_table[4][(w >> 24) & 0xFF] ^
-              crc32c_table[3][(w >> 32) & 0xFF] ^ crc32c_table[2][(w >> 40) & 0xFF] ^
-              crc32c_table[1][(w >> 48) & 0xFF] ^ crc32c_table[0][w >> 56];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xFF];
-    return crc;
+    return crc_slicing8((const uint32_t (*)[256])crc32c_table, crc, p, n);
 }
 
-// CSVSTORM_NO_AVX512 (set, and not "0") keeps the 512-bit path off, as in CDigest: for CPUs
-// that lower their clock under AVX-512.
-__attribute__((unused)) static int avx512_disabled(void) {
-    const char *setting = getenv("CSVSTORM_NO_AVX512");
-    return setting != NULL && strcmp(setting, "0") != 0;
-}
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -142,7 +111,7 @@ static int crc32c_have_hw(void) {
             level = 1;
             if (__builtin_cpu_supports("pclmul")) {
                 level = 2;
-                if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && !avx512_disabled()) level = 3;
+                if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") && !crc_avx512_disabled()) level = 3;
             }
         }
         __atomic_store_n(&crc32c_level_cache, level, __ATOMIC_RELAXED);

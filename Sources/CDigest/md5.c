@@ -187,16 +187,9 @@ static void mb_scalar(uint32_t *const states[], const uint8_t *const data[], int
 
 __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], const uint8_t *const data[], int lanes,
                                                     size_t blocks) {
-    uint32_t scratch[4] = {0, 0, 0, 0};
-    uint32_t *st[8];
     const uint8_t *src[8];
-    for (int i = 0; i < 8; i++) {
-        st[i] = i < lanes ? states[i] : scratch;
-        src[i] = i < lanes ? data[i] : data[0];
-    }
     uint32_t words[4][8];
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 4; j++) words[j][i] = st[i][j];
+    cdigest_gather_lanes(states, data, lanes, 8, 4, src, &words[0][0]);
     __m256i a0 = _mm256_loadu_si256((const __m256i *)words[0]);
     __m256i b0 = _mm256_loadu_si256((const __m256i *)words[1]);
     __m256i c0 = _mm256_loadu_si256((const __m256i *)words[2]);
@@ -226,8 +219,7 @@ __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], co
     _mm256_storeu_si256((__m256i *)words[1], b0);
     _mm256_storeu_si256((__m256i *)words[2], c0);
     _mm256_storeu_si256((__m256i *)words[3], d0);
-    for (int i = 0; i < lanes; i++)
-        for (int j = 0; j < 4; j++) states[i][j] = words[j][i];
+    cdigest_scatter_states(states, lanes, 8, 4, &words[0][0]);
 }
 
 #undef FF
@@ -250,16 +242,9 @@ __attribute__((target("avx2"))) static void mb_avx2(uint32_t *const states[], co
 
 __attribute__((target("avx512f"))) static void mb_avx512(uint32_t *const states[], const uint8_t *const data[], int lanes,
                                                          size_t blocks) {
-    uint32_t scratch[4] = {0, 0, 0, 0};
-    uint32_t *st[16];
     const uint8_t *src[16];
-    for (int i = 0; i < 16; i++) {
-        st[i] = i < lanes ? states[i] : scratch;
-        src[i] = i < lanes ? data[i] : data[0];
-    }
     uint32_t words[4][16];
-    for (int i = 0; i < 16; i++)
-        for (int j = 0; j < 4; j++) words[j][i] = st[i][j];
+    cdigest_gather_lanes(states, data, lanes, 16, 4, src, &words[0][0]);
     __m512i a0 = _mm512_loadu_si512(words[0]);
     __m512i b0 = _mm512_loadu_si512(words[1]);
     __m512i c0 = _mm512_loadu_si512(words[2]);
@@ -280,8 +265,7 @@ __attribute__((target("avx512f"))) static void mb_avx512(uint32_t *const states[
     _mm512_storeu_si512(words[1], b0);
     _mm512_storeu_si512(words[2], c0);
     _mm512_storeu_si512(words[3], d0);
-    for (int i = 0; i < lanes; i++)
-        for (int j = 0; j < 4; j++) states[i][j] = words[j][i];
+    cdigest_scatter_states(states, lanes, 16, 4, &words[0][0]);
 }
 
 #undef FF

@@ -119,16 +119,9 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni(uint32_t state
 
 __attribute__((target("avx512f,avx512bw"))) static void sha256_avx512(uint32_t *const states[], const uint8_t *const data[],
                                                                       int lanes, size_t blocks) {
-    uint32_t scratch[8] = {0};
-    uint32_t *st[16];
     const uint8_t *src[16];
-    for (int i = 0; i < 16; i++) {
-        st[i] = i < lanes ? states[i] : scratch;
-        src[i] = i < lanes ? data[i] : data[0];
-    }
     uint32_t words[8][16];
-    for (int i = 0; i < 16; i++)
-        for (int j = 0; j < 8; j++) words[j][i] = st[i][j];
+    cdigest_gather_lanes(states, data, lanes, 16, 8, src, &words[0][0]);
     __m512i H[8];
     for (int j = 0; j < 8; j++) H[j] = _mm512_loadu_si512(words[j]);
     const __m512i bswap = _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3));
@@ -174,8 +167,7 @@ __attribute__((target("avx512f,avx512bw"))) static void sha256_avx512(uint32_t *
         H[7] = _mm512_add_epi32(H[7], h);
     }
     for (int j = 0; j < 8; j++) _mm512_storeu_si512(words[j], H[j]);
-    for (int i = 0; i < lanes; i++)
-        for (int j = 0; j < 8; j++) states[i][j] = words[j][i];
+    cdigest_scatter_states(states, lanes, 16, 8, &words[0][0]);
 }
 
 static int has_sha_ni(void) {

@@ -1,11 +1,31 @@
 /*
- * Word transposes for the multi-buffer kernels (md5.c, sha256.c): each lane's 64-byte block
- * is loaded as a row; after the transpose, vector i holds word i of every lane. x86-64 only.
+ * What the multi-buffer kernels (md5.c, sha256.c) share: gathering the lanes' states and data,
+ * and word transposes (each lane's 64-byte block is loaded as a row; after the transpose,
+ * vector i holds word i of every lane). x86-64 only.
  */
 #ifndef CDIGEST_TRANSPOSE_H
 #define CDIGEST_TRANSPOSE_H
 
 #include <immintrin.h>
+#include <stdint.h>
+
+/* A `width`-lane kernel's inputs from `lanes` (<= width) messages: the data pointers (lanes past
+ * `lanes` read lane 0's data; what they compute is dropped) and the states' words transposed to
+ * `words[j * width + i]` = word j of lane i (zero past `lanes`). */
+static inline void cdigest_gather_lanes(uint32_t *const states[], const uint8_t *const data[], int lanes, int width,
+                                        int state_words, const uint8_t *src[], uint32_t *words) {
+    for (int i = 0; i < width; i++) {
+        src[i] = i < lanes ? data[i] : data[0];
+        for (int j = 0; j < state_words; j++) words[j * width + i] = i < lanes ? states[i][j] : 0;
+    }
+}
+
+/* The inverse for the states: word j of lane i back from `words[j * width + i]`. */
+static inline void cdigest_scatter_states(uint32_t *const states[], int lanes, int width, int state_words,
+                                          const uint32_t *words) {
+    for (int i = 0; i < lanes; i++)
+        for (int j = 0; j < state_words; j++) states[i][j] = words[j * width + i];
+}
 
 // Transposes 8 rows of 8 words: out[i] = word i of every row.
 __attribute__((target("avx2"), always_inline)) static inline void cdigest_transpose8(__m256i r[8]) {
