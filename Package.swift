@@ -181,6 +181,8 @@ let package = Package(
                 "Emulator",
                 // The MD5 kernels, each checked against swift-crypto's MD5.
                 "CDigest",
+                // The child-process runner (Tools.run).
+                "TestSupport",
                 "Faults",
                 "AWSWire",
                 "SyntheticData",

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Emulator
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 
 /// Emulator configurations for tests: port 0, a fresh state directory, small parts.
@@ -118,50 +119,16 @@ enum Tools {
         return check.terminationStatus == 0
     }()
 
-    /// Runs `executable` with `arguments`, output (stdout and stderr) to a file; kills it after
-    /// `timeout`. Waits without blocking a thread (the emulator under test shares the pool).
+    /// Runs `executable` with `arguments`, stdout and stderr interleaved into one output; stops
+    /// it after `timeout` (the output then says so). Waits without blocking a thread (the
+    /// emulator under test shares the pool).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String], timeout: Duration) async throws -> ToolResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let logPath = NSTemporaryDirectory() + "csvstorm-tool-\(UUID().uuidString.prefix(8)).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer {
-            try? log.close()
-            try? FileManager.default.removeItem(atPath: logPath)
-        }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        let (exited, continuation) = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in continuation.finish() }
-        try process.run()
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited {}
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !finished {
-            process.terminate()
-            try? await Task.sleep(for: .milliseconds(500))
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        var output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        if !finished { output += "\n(killed after \(timeout))" }
-        return ToolResult(status: process.terminationStatus, output: output)
+        let result = try await runChildProcess(executable, arguments, environment: env, output: .merged, timeout: timeout, throwOnTimeout: false)
+        var output = String(decoding: result.stdout, as: UTF8.self)
+        if result.timedOut { output += "\n(killed after \(timeout))" }
+        return ToolResult(status: result.status, output: output)
     }
 
     /// An environment for AWS tools that sees only the emulator's credentials (no user config files).

@@ -3,18 +3,30 @@ import Foundation
 /// What a child process printed and how it ended.
 package struct ChildProcessResult: Sendable {
     package var status: Int32
+    /// Standard output; with ``ChildOutput/merged``, standard error too, interleaved as written.
     package var stdout: Data
     package var stderr: Data
+    /// Whether the child was stopped after the timeout (only returned with `throwOnTimeout: false`).
+    package var timedOut = false
+}
+
+/// Where a child's standard error goes.
+package enum ChildOutput: Sendable {
+    /// Its own file (``ChildProcessResult/stderr``).
+    case separate
+    /// The same file as standard output, so the two read in the order they were written.
+    case merged
 }
 
 /// Runs `executable` with `arguments` and waits for it without blocking a thread: Swift Testing
 /// runs the suites in parallel on the cooperative pool (two threads on two cores), and a test
 /// blocked in a wait there starves every other test in the process. Output goes to files (a pipe
 /// could fill up and block the child while nobody reads it). After `timeout` the child is
-/// terminated (then killed) and the call throws.
+/// terminated (then killed) and the call throws, or with `throwOnTimeout: false` returns what
+/// it printed, marked ``ChildProcessResult/timedOut``.
 package func runChildProcess(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil,
-    timeout: Duration
+    output: ChildOutput = .separate, timeout: Duration, throwOnTimeout: Bool = true
 ) async throws -> ChildProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -33,7 +45,7 @@ package func runChildProcess(
         try? FileManager.default.removeItem(atPath: base + ".err")
     }
     process.standardOutput = out
-    process.standardError = err
+    process.standardError = output == .merged ? out : err
     process.standardInput = FileHandle.nullDevice
     let (exited, continuation) = AsyncStream<Void>.makeStream()
     process.terminationHandler = { _ in continuation.finish() }
@@ -56,11 +68,12 @@ package func runChildProcess(
         try? await Task.sleep(for: .milliseconds(500))
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for await _ in exited {}
-        throw FixtureError("\(executable) \(arguments) did not finish within \(timeout)")
+        if throwOnTimeout { throw FixtureError("\(executable) \(arguments) did not finish within \(timeout)") }
     }
     return ChildProcessResult(
         status: process.terminationStatus,
         stdout: (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data(),
-        stderr: (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
+        stderr: (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data(),
+        timedOut: !finished
     )
 }
