@@ -401,11 +401,18 @@ final class ProxyConnection {
         guard let handler = side == .upstream ? upstreamHandler : clientHandler else { return }
         if side == .upstream && !upstreamConnected { return }
         var wrote = false
+        // Set when the loop stops because the pace says "not before": the pump must then run
+        // again at that deadline, even if it has passed by the time the loop is left (checking
+        // against a later `now` there lost the wake-up on a loaded machine and stalled the transfer).
+        var pacedUntil: NIODeadline?
         while true {
             let now = NIODeadline.now()
             let step: (ByteBuffer, TimeAmount?)? = withOutbox(side) { outbox in
                 guard !outbox.pumpScheduled, var first = outbox.queue.first else { return nil }
-                if let resumeAt = outbox.resumeAt, resumeAt > now { return nil }
+                if let resumeAt = outbox.resumeAt, resumeAt > now {
+                    pacedUntil = resumeAt
+                    return nil
+                }
                 guard handler.isWritable else { return nil }
                 var chunk: ByteBuffer
                 var delay: TimeAmount?
@@ -435,10 +442,10 @@ final class ProxyConnection {
             wrote = true
         }
         if wrote { handler.flush() }
-        let (empty, resumeAt, scheduled) = withOutbox(side) { ($0.queue.isEmpty, $0.resumeAt, $0.pumpScheduled) }
-        if !empty, let resumeAt, !scheduled, resumeAt > .now() {
+        let (empty, scheduled) = withOutbox(side) { ($0.queue.isEmpty, $0.pumpScheduled) }
+        if !empty, let pacedUntil, !scheduled {
             withOutbox(side) { $0.pumpScheduled = true }
-            eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: resumeAt) {
+            eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: pacedUntil) {
                 self.withOutbox(side) { $0.pumpScheduled = false }
                 self.pump(side)
             }
