@@ -75,7 +75,7 @@ package final class Emulator: Service {
         let durable = configuration.durability == .powerLoss
         do {
             self.store = try MetadataStore(path: self.stateDirectory + "/metadata.sqlite", synchronousFull: durable)
-            self.blobs = try BlobStore(root: self.stateDirectory, fsync: durable)
+            self.blobs = try BlobStore(root: self.stateDirectory, fsync: durable, directWrites: configuration.directWrites)
         } catch {
             throw EmulatorError.stateDirectory(self.stateDirectory, "\(error)")
         }

@@ -102,6 +102,11 @@ package struct EmulatorConfiguration: Sendable {
     /// than on each request's task. Default true; off only to measure the difference
     /// (`csvstorm emulate --no-batched-md5`).
     package var batchedMD5: Bool
+    /// Whether request bodies declared 1 MiB or longer are written with `O_DIRECT` (through an
+    /// aligned staging buffer) rather than copied into the page cache, where the state
+    /// directory's file system allows it: about a third less kernel CPU per GiB received (see
+    /// ``DirectWrites``). Default true; off to compare (`csvstorm emulate --no-direct-writes`).
+    package var directWrites: Bool = true
     /// Up to how many request bodies (of 1 MiB and more) in flight at once a new one is read from
     /// its socket up to 256 KiB at a time instead of NIO's 64 KiB: fewer reads, less CPU per GiB
     /// (0.25 s/GiB for awscli with 16), but with many concurrent uploads peak memory rose out of

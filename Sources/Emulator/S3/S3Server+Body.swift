@@ -113,7 +113,8 @@ extension S3Server {
         // and are hashed here.
         let engine = self.configuration.batchedMD5 && !plan.chunked
         let writer = try self.blobs.makeWriter(
-            checksums: plan.compute, md5: engine ? .engine(.shared, sha256: plan.expectedSHA256 != nil) : .inline
+            checksums: plan.compute, md5: engine ? .engine(.shared, sha256: plan.expectedSHA256 != nil) : .inline,
+            declaredLength: plan.declaredLength
         )
         var sha256 = plan.expectedSHA256 != nil && !engine ? SHA256() : nil
         var decoder = plan.chunked ? AWSChunkedDecoder() : nil

@@ -19,15 +19,26 @@ import Darwin
 package struct BlobStore: Sendable {
     package let root: String
     package let fsync: Bool
+    /// Whether large bodies are written with `O_DIRECT` (see ``DirectWrites``): asked for, and
+    /// the state directory's file system takes it.
+    package let directWrites: Bool
+    /// A body declared at least this long is written directly; smaller ones, and bodies of
+    /// unknown length, through the page cache.
+    package static let directWriteMinimum: Int64 = 1 << 20
+    private let staging: DirectWrites.BufferPool
 
-    package init(root: String, fsync: Bool) throws {
+    /// - Parameter directWrites: write large bodies with `O_DIRECT` when the file system allows
+    ///   it (probed here; see ``EmulatorConfiguration/directWrites``).
+    package init(root: String, fsync: Bool, directWrites: Bool = false) throws {
         self.root = root
         self.fsync = fsync
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
         for index in 0..<256 {
-            try fm.createDirectory(atPath: self.directory(prefix: Self.hexByte(index)), withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: "\(root)/blobs/\(Self.hexByte(index))", withIntermediateDirectories: true)
         }
+        self.directWrites = directWrites && DirectWrites.isSupported(in: root + "/tmp")
+        self.staging = DirectWrites.BufferPool()
     }
 
     private static func hexByte(_ value: Int) -> String {
@@ -56,12 +67,20 @@ package struct BlobStore: Sendable {
     /// Starts writing a new blob.
     /// - Parameter md5: how to compute the MD5 (the ETag of a plain object). With `.none`,
     ///   ``BlobDigests/md5`` is empty (for objects whose ETag is not an MD5, as SSE-KMS objects').
-    package func makeWriter(checksums: Set<ChecksumAlgorithm>, md5: BlobWriter.MD5Mode = .inline) throws(S3Error) -> BlobWriter {
+    /// - Parameter declaredLength: the body's length when known: from ``directWriteMinimum`` on,
+    ///   it is written with `O_DIRECT` (when ``directWrites``).
+    package func makeWriter(
+        checksums: Set<ChecksumAlgorithm>, md5: BlobWriter.MD5Mode = .inline, declaredLength: Int64? = nil
+    ) throws(S3Error) -> BlobWriter {
         let name = Self.newName()
         let tmp = "\(self.root)/tmp/\(name)"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let direct = self.directWrites && (declaredLength ?? 0) >= Self.directWriteMinimum
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? DirectWrites.flag : 0), 0o644)
         guard fd >= 0 else { throw S3Error(.internalError, "cannot create \(tmp): errno \(errno)") }
-        return BlobWriter(name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums, md5: md5)
+        return BlobWriter(
+            name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums, md5: md5,
+            staging: direct ? self.staging : nil
+        )
     }
 
     /// Removes blobs (after the metadata that referred to them is gone). Missing files are fine.
@@ -148,12 +167,25 @@ package final class BlobWriter {
     private var crc32: CRC32?
     private var crc32c: CRC32C?
 
-    fileprivate init(name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: MD5Mode) {
+    /// Set when the file was opened with `O_DIRECT`: bytes gather in ``stage`` (from this
+    /// pool) and go to disk a whole buffer at a time.
+    private let staging: DirectWrites.BufferPool?
+    private var stage: UnsafeMutableRawPointer?
+    private var staged = 0
+
+    /// Whether this blob is written with `O_DIRECT`.
+    package var writesDirectly: Bool { self.staging != nil }
+
+    fileprivate init(
+        name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: MD5Mode,
+        staging: DirectWrites.BufferPool?
+    ) {
         self.name = name
         self.tmpPath = tmpPath
         self.finalPath = finalPath
         self.fd = fd
         self.fsync = fsync
+        self.staging = staging
         if checksums.contains(.crc32) { self.crc32 = CRC32() }
         if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
         switch md5 {
@@ -165,6 +197,7 @@ package final class BlobWriter {
 
     deinit {
         self.md5Stream?.cancel()
+        if let stage = self.stage { self.staging?.give(stage) }
         if self.fd >= 0 { close(self.fd) }
         if !self.committed { unlink(self.tmpPath) }
     }
@@ -174,7 +207,7 @@ package final class BlobWriter {
         precondition(self.md5Stream == nil, "an engine-hashed blob is appended as ByteBuffers")
         guard bytes.count > 0 else { return }
         self.hash(bytes)
-        try Self.writeAll(fd: self.fd, bytes)
+        try self.store(bytes)
         self.size += Int64(bytes.count)
     }
 
@@ -194,13 +227,12 @@ package final class BlobWriter {
     package func append(_ buffer: ByteBuffer, sha256: inout SHA256?) async throws(S3Error) {
         guard buffer.readableBytes > 0 else { return }
         if let stream = self.md5Stream { await stream.submit(buffer) }
-        let fd = self.fd
         var failure: S3Error?
         buffer.withUnsafeReadableBytes { bytes in
             self.hash(bytes)
             if sha256 != nil { sha256!.update(bufferPointer: bytes) }
             do throws(S3Error) {
-                try Self.writeAll(fd: fd, bytes)
+                try self.store(bytes)
             } catch {
                 failure = error
             }
@@ -213,6 +245,47 @@ package final class BlobWriter {
         self.md5?.update(bytes)
         if self.crc32c != nil { self.crc32c!.update(bytes) }
         if self.crc32 != nil { self.crc32!.update(bytes) }
+    }
+
+    /// Writes `bytes` to the file, or (direct) into the staging buffer, writing it out each
+    /// time it fills.
+    private func store(_ bytes: UnsafeRawBufferPointer) throws(S3Error) {
+        guard let staging = self.staging else {
+            try Self.writeAll(fd: self.fd, bytes)
+            return
+        }
+        var offset = 0
+        while offset < bytes.count {
+            if self.stage == nil {
+                guard let buffer = staging.take() else { throw S3Error(.internalError, "cannot allocate a write buffer") }
+                self.stage = buffer
+            }
+            let take = min(DirectWrites.bufferSize - self.staged, bytes.count - offset)
+            (self.stage! + self.staged).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
+            self.staged += take
+            offset += take
+            if self.staged == DirectWrites.bufferSize {
+                try Self.writeAll(fd: self.fd, UnsafeRawBufferPointer(start: self.stage, count: self.staged))
+                self.staged = 0
+            }
+        }
+    }
+
+    /// Direct: writes the staged tail padded to the alignment, then cuts the file to its size.
+    private func flushStage() throws(S3Error) {
+        guard let stage = self.stage else { return }
+        defer {
+            self.staging?.give(stage)
+            self.stage = nil
+        }
+        guard self.staged > 0 else { return }
+        let padded = (self.staged + DirectWrites.alignment - 1) / DirectWrites.alignment * DirectWrites.alignment
+        (stage + self.staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - self.staged)
+        try Self.writeAll(fd: self.fd, UnsafeRawBufferPointer(start: stage, count: padded))
+        self.staged = 0
+        guard ftruncate(self.fd, off_t(self.size)) == 0 else {
+            throw S3Error(.internalError, "cannot truncate object data to its size: errno \(errno)")
+        }
     }
 
     private static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(S3Error) {
@@ -230,6 +303,7 @@ package final class BlobWriter {
     /// Closes the file (fsynced in ``EmulatorConfiguration/Durability/powerLoss``) and returns
     /// the digests. The blob is not visible until ``commit()``.
     package func finish() async throws(S3Error) -> BlobDigests {
+        try self.flushStage()
         if self.fsync, Glibc.fsync(self.fd) != 0 {
             throw S3Error(.internalError, "fsync failed: errno \(errno)")
         }

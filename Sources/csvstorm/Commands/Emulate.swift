@@ -77,6 +77,9 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(help: "Hash each body's MD5 on its own request task instead of on the shared MD5 thread that batches concurrent bodies into SIMD lanes (for measurements).")
     var noBatchedMd5 = false
 
+    @Flag(help: "Write large request bodies through the page cache instead of with O_DIRECT (for measurements).")
+    var noDirectWrites = false
+
     @Flag(name: .shortAndLong, help: "Log requests that fail (debug level).")
     var verbose = false
 
@@ -174,6 +177,7 @@ struct EmulateServe: AsyncParsableCommand {
             pipeline: self.noPipeline ? nil : self.pipelineConfiguration(schemas: try self.loadSchemas())
         )
         configuration.largeReadBodies = self.largeReadBodies
+        configuration.directWrites = !self.noDirectWrites
         let temporary = self.stateDir == nil
         let schemaNames = configuration.pipeline.map { $0.processor.schemas.map(\.name) } ?? []
         try await Emulator.runUntilSignalled(configuration: configuration) { endpoint in
