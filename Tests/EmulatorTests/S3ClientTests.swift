@@ -115,9 +115,17 @@ struct S3ClientTests {
             #expect(await code { _ = try await s3.uploadPart(bucket: "raw", key: key, uploadId: "no-such-upload", partNumber: 1, body: TestEmulator.buffer([1])) } == "NoSuchUpload")
             #expect(await code { _ = try await s3.getObject(bucket: "raw", key: "missing") } == "NoSuchKey")
             #expect(await code { _ = try await s3.putObject(bucket: "missing-bucket", key: "k", body: TestEmulator.buffer([1])) } == "NoSuchBucket")
+            // An upload belongs to its key (the server keeps open uploads in memory too).
+            #expect(await code { _ = try await s3.uploadPart(bucket: "raw", key: "mp/other.csv", uploadId: upload.uploadId, partNumber: 3, body: TestEmulator.buffer([3])) } == "NoSuchUpload")
             try await s3.abortMultipartUpload(bucket: "raw", key: key, uploadId: upload.uploadId)
             let uploads = try await s3.listMultipartUploads(bucket: "raw")
             #expect(!uploads.uploads.contains { $0.uploadId == upload.uploadId })
+            // Ended uploads take no more parts: aborted, or completed.
+            #expect(await code { _ = try await s3.uploadPart(bucket: "raw", key: key, uploadId: upload.uploadId, partNumber: 3, body: TestEmulator.buffer([3])) } == "NoSuchUpload")
+            let done = try await s3.createMultipartUpload(bucket: "raw", key: key)
+            let only = try await s3.uploadPart(bucket: "raw", key: key, uploadId: done.uploadId, partNumber: 1, body: TestEmulator.buffer([4]))
+            _ = try await s3.completeMultipartUpload(bucket: "raw", key: key, uploadId: done.uploadId, parts: [only.completedPart])
+            #expect(await code { _ = try await s3.uploadPart(bucket: "raw", key: key, uploadId: done.uploadId, partNumber: 2, body: TestEmulator.buffer([5])) } == "NoSuchUpload")
         }
     }
 

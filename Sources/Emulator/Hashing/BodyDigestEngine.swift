@@ -162,6 +162,9 @@ package final class BodyDigestEngine: @unchecked Sendable {
         package var peakTotalQueuedBytes = 0
         /// The most memory any one stream's waiting buffers held.
         package var peakQueuedBytes = 0
+        /// Time the thread waited for bytes while some body was open (its sender was slower
+        /// than the hashing, or a wake-up was late).
+        package var starvedNanoseconds = 0
 
         package var simdBlocks: Int { self.simdBlocksByLanes.reduce(0, +) }
 
@@ -174,6 +177,7 @@ package final class BodyDigestEngine: @unchecked Sendable {
                 + "SHA-256 \(mib(self.sha256SIMDBlocks)) in 16-lane rounds, \(mib(self.sha256ScalarBlocks)) alone; \(self.rounds) rounds; "
                 + "\(self.chunks) buffers of \(self.bytes / max(self.chunks, 1)) bytes on average, at most "
                 + String(format: "%.1f MiB waiting", Double(self.peakTotalQueuedBytes) / 1_048_576)
+                + String(format: "; waited %.2f s for bytes of open bodies", Double(self.starvedNanoseconds) / 1e9)
         }
     }
 
@@ -335,7 +339,10 @@ package final class BodyDigestEngine: @unchecked Sendable {
             if self.paused > 0 || self.totalHeld >= self.totalHighWater / 2 { urgent = true }
             if ready == 0 {
                 forced = false
+                let starved = !self.order.isEmpty
+                let since = starved ? DispatchTime.now().uptimeNanoseconds : 0
                 self.condition.wait()
+                if starved { self.statistics.starvedNanoseconds += Int(DispatchTime.now().uptimeNanoseconds - since) }
                 continue
             }
             let go = !self.simd || urgent || forced || ready >= self.width || ready == self.order.count

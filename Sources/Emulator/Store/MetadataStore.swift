@@ -7,6 +7,10 @@ import GRDB
 /// Object Created event are committed together, so no acknowledged object lacks its event.
 package final class MetadataStore: Sendable {
     let pool: DatabasePool
+    /// Uploads created by this process and not yet completed or aborted, so that UploadPart
+    /// finds its upload before reading the body without a database round trip (see
+    /// ``upload(bucket:key:uploadId:)``).
+    let openUploads = OpenUploads()
 
     package init(path: String, synchronousFull: Bool) throws {
         self.pool = try DatabasePool.emulatorStore(path: path, synchronousFull: synchronousFull)
