@@ -77,10 +77,9 @@ struct S3Server: Sendable {
         let source = channel.remoteAddress?.ipAddress ?? "127.0.0.1"
         let s3 = S3Request(head: request.head, requestId: requestId, sourceIPAddress: source)
         // Large bodies in larger reads: a quarter of the reads (and of the per-buffer work behind
-        // each: HTTP parsing, the body stream, the digest queue, the file write). Bodies read so
-        // cost memory out of proportion when many arrive at once, so a body gets them only
-        // while at most ``EmulatorConfiguration/largeReadBodies`` are in flight (default 1: one
-        // upload stream alone).
+        // each: HTTP parsing, the body stream, the digest queue, the file write). A body read so
+        // holds about 1 MiB more, so a body gets them only while at most
+        // ``EmulatorConfiguration/largeReadBodies`` are in flight (default 16).
         var largeBody = false
         if s3.method == .put, let length = s3.header("content-length").flatMap(Int.init), length >= 65_536 {
             largeBody = length >= Self.largeBodyReads

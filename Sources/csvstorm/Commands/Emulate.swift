@@ -72,7 +72,7 @@ struct EmulateServe: AsyncParsableCommand {
     var skipPayloadSHA256 = false
 
     @Option(help: "A request body (1 MiB and more) is read from its socket in up to 256 KiB reads while at most this many are in flight, else in NIO's 64 KiB reads (0: never). Larger reads cost less CPU per GiB but more memory with many concurrent uploads.")
-    var largeReadBodies: Int = 1
+    var largeReadBodies: Int = 16
 
     @Flag(help: "Hash each body's MD5 on its own request task instead of on the shared MD5 thread that batches concurrent bodies into SIMD lanes (for measurements).")
     var noBatchedMd5 = false
