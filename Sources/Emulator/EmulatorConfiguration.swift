@@ -104,14 +104,15 @@ package struct EmulatorConfiguration: Sendable {
     package var batchedMD5: Bool
     /// Whether request bodies declared 1 MiB or longer are written with `O_DIRECT` (through an
     /// aligned staging buffer) rather than copied into the page cache, where the state
-    /// directory's file system allows it: about a third less kernel CPU per GiB received (see
-    /// ``DirectWrites``). Default true; off to compare (`csvstorm emulate --no-direct-writes`).
+    /// directory's file system allows it: 0.1–0.2 CPU-s less per GiB received while dirty pages
+    /// pile up under sustained ingest (see ``DirectWrites``). Default true; off to compare
+    /// (`csvstorm emulate --no-direct-writes`).
     package var directWrites: Bool = true
     /// Up to how many request bodies (of 1 MiB and more) in flight at once a new one is read from
     /// its socket up to 256 KiB at a time instead of NIO's 64 KiB: fewer reads, 0.2–0.3 CPU-s
     /// less per GiB for awscli (2.84–2.88 against 3.08–3.14 with 1). Each such body holds up to
     /// about 1 MiB more (Hummingbird buffers four reads per body): with 100 concurrent 100 MiB
-    /// uploads, peak RSS 179–182 MiB with 16 against 163–166 with 1, and 336 with 100. Default
+    /// uploads, peak RSS 176–182 MiB with 16 against 163–166 with 1, and 336 with 100. Default
     /// 16 (awscli sends 10 parts at once); 0: never.
     package var largeReadBodies: Int {
         get { self.largeReads.limit }
