@@ -61,37 +61,32 @@ sed -n '2,$p' "$WORK/md5.txt" | sed 's/^/   /'
 
 
 # 2. aws s3 cp: emulator vs moto
-start_emulator awscli
-before=$(cpu "$EMU_PID"); t0=$(now)
-aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
-t1=$(now); after=$(cpu "$EMU_PID")
-EMU_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
-EMU_WALL=$(calc "$t1 - $t0")
-stop "$EMU_PID"
-echo "2. aws s3 cp ${SIZE_MIB} MiB -> csvstorm emulate: server CPU $EMU_CPU s/GiB (wall $EMU_WALL s)"
+# awscli_cpu NAME [emulate args] -> server CPU s/GiB of one aws s3 cp against a fresh emulator
+# (sets AWSCLI_WALL).
+awscli_cpu() {
+    start_emulator "$@"
+    local before after t0 t1
+    before=$(cpu "$EMU_PID"); t0=$(now)
+    aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
+    t1=$(now); after=$(cpu "$EMU_PID")
+    stop "$EMU_PID"
+    AWSCLI_WALL=$(calc "$t1 - $t0")
+    AWSCLI_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
+}
+awscli_cpu awscli
+EMU_CPU=$AWSCLI_CPU
+echo "2. aws s3 cp ${SIZE_MIB} MiB -> csvstorm emulate: server CPU $EMU_CPU s/GiB (wall $AWSCLI_WALL s)"
 # The same with each body's MD5 on its own request task (no MD5 thread, no SIMD lanes).
-start_emulator awscli-nobatch --no-batched-md5
-before=$(cpu "$EMU_PID")
-aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
-after=$(cpu "$EMU_PID")
-stop "$EMU_PID"
-NOBATCH_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
+awscli_cpu awscli-nobatch --no-batched-md5
+NOBATCH_CPU=$AWSCLI_CPU
 echo "   (with --no-batched-md5, MD5 per request task: $NOBATCH_CPU s/GiB)"
 # The same with bodies written through the page cache instead of with O_DIRECT.
-start_emulator awscli-buffered --no-direct-writes
-before=$(cpu "$EMU_PID")
-aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
-after=$(cpu "$EMU_PID")
-stop "$EMU_PID"
-BUFFERED_CPU=$(calc "($after - $before) / ($SIZE_MIB / 1024)")
+awscli_cpu awscli-buffered --no-direct-writes
+BUFFERED_CPU=$AWSCLI_CPU
 echo "   (with --no-direct-writes, through the page cache: $BUFFERED_CPU s/GiB)"
 # The same without checking the signed x-amz-content-sha256 (what that SHA-256 pass costs).
-start_emulator awscli-nosha --skip-payload-sha256
-before=$(cpu "$EMU_PID")
-aws --endpoint-url "$EMU_URL" s3 cp "$FILE" s3://raw/awscli.bin --no-progress >/dev/null
-after=$(cpu "$EMU_PID")
-stop "$EMU_PID"
-echo "   (with --skip-payload-sha256: $(calc "($after - $before) / ($SIZE_MIB / 1024)") s/GiB; MD5 alone at the rate of 1.: $(calc "1073.741824 / $MD5_MBS") s/GiB)"
+awscli_cpu awscli-nosha --skip-payload-sha256
+echo "   (with --skip-payload-sha256: $AWSCLI_CPU s/GiB; MD5 alone at the rate of 1.: $(calc "1073.741824 / $MD5_MBS") s/GiB)"
 if [ "${SKIP_MOTO:-0}" != 1 ] && python3 -c 'import moto.server' 2>/dev/null; then
     MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
