@@ -20,11 +20,13 @@ import Darwin
 /// A blob written this way is an ordinary file: it is read (GetObject, the processor) through
 /// the page cache like any other.
 package enum DirectWrites {
-    /// `O_DIRECT`, which the Glibc module does not export (it needs `_GNU_SOURCE`).
+    /// `O_DIRECT`, which the Glibc module does not export (it needs `_GNU_SOURCE`); its value
+    /// differs between architectures, so only the two known here are used (0 elsewhere: no
+    /// direct writes).
     package static var flag: Int32 {
-        #if os(Linux) && (arch(arm64) || arch(arm))
+        #if os(Linux) && arch(arm64)
         return 0o200000
-        #elseif os(Linux)
+        #elseif os(Linux) && arch(x86_64)
         return 0o40000
         #else
         return 0
