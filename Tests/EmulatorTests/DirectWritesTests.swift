@@ -102,7 +102,7 @@ struct DirectWritesTests {
 
     /// Through the S3 face: multipart parts and a PutObject over 1 MiB, read back whole and in ranges.
     @Test func objectsWrittenDirectlyReadBackIdentically() async throws {
-        try await TestEmulator.withS3 { s3, endpoint in
+        try await TestEmulator.withS3 { s3, _ in
             let part1 = TestEmulator.bytes(count: (3 << 20) + 5, seed: 11)
             let part2 = TestEmulator.bytes(count: (1 << 20) + 4_097, seed: 12)
             let upload = try await s3.createMultipartUpload(bucket: "raw", key: "direct/multi.bin")
@@ -122,7 +122,6 @@ struct DirectWritesTests {
             _ = try await s3.putObject(bucket: "raw", key: "direct/put.bin", body: TestEmulator.buffer(single))
             let got = try await s3.getObject(bucket: "raw", key: "direct/put.bin")
             #expect(Array(buffer: try await got.body.collect(upTo: 4 << 20)) == single)
-            _ = endpoint
         }
     }
 }

@@ -34,11 +34,11 @@ package struct BlobStore: Sendable {
         self.fsync = fsync
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
-        for index in 0..<256 {
-            try fm.createDirectory(atPath: "\(root)/blobs/\(Self.hexByte(index))", withIntermediateDirectories: true)
-        }
         self.directWrites = directWrites && DirectWrites.isSupported(in: root + "/tmp")
         self.staging = DirectWrites.BufferPool()
+        for index in 0..<256 {
+            try fm.createDirectory(atPath: self.directory(prefix: Self.hexByte(index)), withIntermediateDirectories: true)
+        }
     }
 
     private static func hexByte(_ value: Int) -> String {

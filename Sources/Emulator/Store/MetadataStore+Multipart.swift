@@ -43,8 +43,12 @@ extension MetadataStore {
         guard let row = try Row.fetchOne(db, cachedSQL: "SELECT * FROM upload WHERE upload_id = ?", arguments: [uploadId]) else {
             throw S3Error.noSuchUpload(uploadId)
         }
-        let upload = Self.upload(row)
-        guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
+        return try Self.requireMatch(Self.upload(row), bucket: bucket, key: key)
+    }
+
+    /// `upload`, if it belongs to `bucket` and `key`; else NoSuchUpload, as S3 answers.
+    static func requireMatch(_ upload: UploadRecord, bucket: String, key: String) throws(S3Error) -> UploadRecord {
+        guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(upload.uploadId) }
         return upload
     }
 
@@ -55,8 +59,7 @@ extension MetadataStore {
     /// again in its transaction.
     package func upload(bucket: String, key: String, uploadId: String) async throws -> UploadRecord {
         if let upload = self.openUploads[uploadId] {
-            guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
-            return upload
+            return try Self.requireMatch(upload, bucket: bucket, key: key)
         }
         return try await self.pool.read { db in
             _ = try Self.requireBucket(db, bucket)
@@ -225,8 +228,7 @@ extension MetadataStore {
                 }
                 throw S3Error.noSuchUpload(uploadId)
             }
-            let upload = Self.upload(uploadRow)
-            guard upload.bucket == bucket, upload.key == key else { throw S3Error.noSuchUpload(uploadId) }
+            let upload = try Self.requireMatch(Self.upload(uploadRow), bucket: bucket, key: key)
 
             var stored: [Int: PartRecord] = [:]
             for row in try Row.fetchAll(db, cachedSQL: "SELECT * FROM part WHERE upload_id = ?", arguments: [uploadId]) {
