@@ -46,6 +46,8 @@ let package = Package(
         // MD5 for ETags: a scalar block function and multi-buffer AVX2 (8 lanes) / AVX-512 (16
         // lanes) kernels that hash several request bodies at once (runtime dispatch).
         .target(name: "CDigest"),
+        // What the Glibc module does not export: O_DIRECT, Linux native AIO (the emulator's blob writes), mallopt.
+        .target(name: "CSystemExtras"),
         // SigV4, credentials, S3 client, retry strategy, AWS error model.
         .target(
             name: "AWSWire",
@@ -85,6 +87,7 @@ let package = Package(
                 // CRC-32/CRC-32C (PCLMUL/SSE4.2) and multi-buffer MD5 for request bodies.
                 "CCRC32C",
                 "CDigest",
+                "CSystemExtras",
                 // Fault plans: the endpoint's outage hook, the pipeline's hooks, /_csvstorm/faults.
                 "Faults",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -108,6 +108,11 @@ package struct EmulatorConfiguration: Sendable {
     /// pile up under sustained ingest (see ``DirectWrites``). Default true; off to compare
     /// (`csvstorm emulate --no-direct-writes`).
     package var directWrites: Bool = true
+    /// Whether those direct writes are submitted with Linux native AIO, up to four per body in
+    /// flight (see ``DirectWriteQueue``), so that receiving a body does not wait for the device
+    /// after each 256 KiB. Default true; off to compare
+    /// (`csvstorm emulate --synchronous-direct-writes`); without native AIO, synchronous anyway.
+    package var asynchronousDirectWrites: Bool = true
     /// Up to how many request bodies (of 1 MiB and more) in flight at once a new one is read from
     /// its socket up to 256 KiB at a time instead of NIO's 64 KiB: fewer reads, 0.2–0.3 CPU-s
     /// less per GiB for awscli (2.84–2.88 against 3.08–3.14 with 1). Each such body holds up to

@@ -25,17 +25,28 @@ package struct BlobStore: Sendable {
     /// A body declared at least this long is written directly; smaller ones, and bodies of
     /// unknown length, through the page cache.
     package static let directWriteMinimum: Int64 = 1 << 20
+    /// Whether direct writes are submitted asynchronously (``DirectWriteQueue``) where the
+    /// kernel allows; off, each write waits for the device.
+    package let asynchronousDirectWrites: Bool
     private let staging: DirectWrites.BufferPool
+    private let contexts: AIOContextPool
 
-    /// - Parameter directWrites: write large bodies with `O_DIRECT` when the file system allows
-    ///   it (probed here; see ``EmulatorConfiguration/directWrites``).
-    package init(root: String, fsync: Bool, directWrites: Bool = false) throws {
+    /// Staging buffers held by writers now (for tests: all come back).
+    package var stagingBuffersOut: Int { self.staging.outstanding }
+
+    /// - Parameters:
+    ///   - directWrites: write large bodies with `O_DIRECT` when the file system allows it
+    ///     (probed here; see ``EmulatorConfiguration/directWrites``).
+    ///   - asynchronousDirectWrites: submit those writes with native AIO, several in flight.
+    package init(root: String, fsync: Bool, directWrites: Bool = false, asynchronousDirectWrites: Bool = true) throws {
         self.root = root
         self.fsync = fsync
+        self.asynchronousDirectWrites = asynchronousDirectWrites
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
         self.directWrites = directWrites && DirectWrites.isSupported(in: root + "/tmp")
         self.staging = DirectWrites.BufferPool()
+        self.contexts = AIOContextPool()
         for index in 0..<256 {
             try fm.createDirectory(atPath: self.directory(prefix: Self.hexByte(index)), withIntermediateDirectories: true)
         }
@@ -77,9 +88,10 @@ package struct BlobStore: Sendable {
         let direct = self.directWrites && (declaredLength ?? 0) >= Self.directWriteMinimum
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? DirectWrites.flag : 0), 0o644)
         guard fd >= 0 else { throw S3Error(.internalError, "cannot create \(tmp): errno \(errno)") }
+        let queue = direct && self.asynchronousDirectWrites ? DirectWriteQueue(fd: fd, pool: self.staging, contexts: self.contexts, length: declaredLength ?? 0) : nil
         return BlobWriter(
             name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums, md5: md5,
-            staging: direct ? self.staging : nil
+            staging: direct ? self.staging : nil, queue: queue
         )
     }
 
@@ -172,13 +184,19 @@ package final class BlobWriter {
     private let staging: DirectWrites.BufferPool?
     private var stage: UnsafeMutableRawPointer?
     private var staged = 0
+    /// With ``queue``: the file offset of the next staging buffer to be written.
+    private var submitted: Int64 = 0
+    /// Set when direct writes are submitted asynchronously.
+    private let queue: DirectWriteQueue?
 
     /// Whether this blob is written with `O_DIRECT`.
     package var writesDirectly: Bool { self.staging != nil }
+    /// Whether its direct writes go to the device asynchronously, several in flight.
+    package var writesAsynchronously: Bool { self.queue != nil }
 
     fileprivate init(
         name: String, tmpPath: String, finalPath: String, fd: Int32, fsync: Bool, checksums: Set<ChecksumAlgorithm>, md5: MD5Mode,
-        staging: DirectWrites.BufferPool?
+        staging: DirectWrites.BufferPool?, queue: DirectWriteQueue?
     ) {
         self.name = name
         self.tmpPath = tmpPath
@@ -186,6 +204,7 @@ package final class BlobWriter {
         self.fd = fd
         self.fsync = fsync
         self.staging = staging
+        self.queue = queue
         if checksums.contains(.crc32) { self.crc32 = CRC32() }
         if checksums.contains(.crc32c) { self.crc32c = CRC32C() }
         switch md5 {
@@ -257,32 +276,51 @@ package final class BlobWriter {
         var offset = 0
         while offset < bytes.count {
             if self.stage == nil {
-                guard let buffer = staging.take() else { throw S3Error(.internalError, "cannot allocate a write buffer") }
-                self.stage = buffer
+                if let queue = self.queue {
+                    self.stage = try queue.nextBuffer()
+                } else {
+                    guard let buffer = staging.take() else { throw S3Error(.internalError, "cannot allocate a write buffer") }
+                    self.stage = buffer
+                }
             }
             let take = min(DirectWrites.bufferSize - self.staged, bytes.count - offset)
             (self.stage! + self.staged).copyMemory(from: bytes.baseAddress! + offset, byteCount: take)
             self.staged += take
             offset += take
             if self.staged == DirectWrites.bufferSize {
-                try Self.writeAll(fd: self.fd, UnsafeRawBufferPointer(start: self.stage, count: self.staged))
-                self.staged = 0
+                try self.writeStage(count: self.staged)
             }
         }
     }
 
-    /// Direct: writes the staged tail padded to the alignment, then cuts the file to its size.
-    private func flushStage() throws(S3Error) {
+    /// Direct: writes the `count` bytes at the start of the staging buffer (a whole buffer, or
+    /// the padded tail), synchronously or by handing the buffer to ``queue``.
+    private func writeStage(count: Int) throws(S3Error) {
         guard let stage = self.stage else { return }
+        self.staged = 0
+        if let queue = self.queue {
+            self.stage = nil
+            try queue.submit(stage, count: count, offset: self.submitted)
+            self.submitted += Int64(count)
+        } else {
+            try Self.writeAll(fd: self.fd, UnsafeRawBufferPointer(start: stage, count: count))
+        }
+    }
+
+    /// Direct: writes the staged tail padded to the alignment, waits for the writes in flight,
+    /// then cuts the file to its size (the padding, or the preallocation, went past it).
+    private func flushStage() throws(S3Error) {
+        guard self.staging != nil else { return }
         defer {
-            self.staging?.give(stage)
+            if let stage = self.stage { self.staging?.give(stage) }
             self.stage = nil
         }
-        guard self.staged > 0 else { return }
-        let padded = (self.staged + DirectWrites.alignment - 1) / DirectWrites.alignment * DirectWrites.alignment
-        (stage + self.staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - self.staged)
-        try Self.writeAll(fd: self.fd, UnsafeRawBufferPointer(start: stage, count: padded))
-        self.staged = 0
+        if let stage = self.stage, self.staged > 0 {
+            let padded = (self.staged + DirectWrites.alignment - 1) / DirectWrites.alignment * DirectWrites.alignment
+            (stage + self.staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - self.staged)
+            try self.writeStage(count: padded)
+        }
+        try self.queue?.drain()
         guard ftruncate(self.fd, off_t(self.size)) == 0 else {
             throw S3Error(.internalError, "cannot truncate object data to its size: errno \(errno)")
         }

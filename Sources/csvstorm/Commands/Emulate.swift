@@ -80,6 +80,9 @@ struct EmulateServe: AsyncParsableCommand {
     @Flag(help: "Write large request bodies through the page cache instead of with O_DIRECT (for measurements).")
     var noDirectWrites = false
 
+    @Flag(help: "Wait for each direct write of a request body instead of keeping several in flight (for measurements).")
+    var synchronousDirectWrites = false
+
     @Flag(name: .shortAndLong, help: "Log requests that fail (debug level).")
     var verbose = false
 
@@ -178,6 +181,7 @@ struct EmulateServe: AsyncParsableCommand {
         )
         configuration.largeReadBodies = self.largeReadBodies
         configuration.directWrites = !self.noDirectWrites
+        configuration.asynchronousDirectWrites = !self.synchronousDirectWrites
         let temporary = self.stateDir == nil
         let schemaNames = configuration.pipeline.map { $0.processor.schemas.map(\.name) } ?? []
         try await Emulator.runUntilSignalled(configuration: configuration) { endpoint in
