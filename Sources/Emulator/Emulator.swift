@@ -51,11 +51,11 @@ package final class Emulator: Service {
     /// The fault plan in force: the endpoint, the pipeline's hooks and restarts follow it.
     package let faults: EmulatorFaults
 
-    /// Once per process: freed buffers up to 4 MiB stay in malloc's heaps (up to 32 MiB free at
+    /// Once per process: freed buffers up to 4 MiB stay in malloc's heaps (up to 4 MiB free at
     /// the top of a heap before it is returned to the kernel). glibc's defaults map each 256 KiB
-    /// socket read buffer afresh once bodies pile up, and unmap it when freed: 82,000 page faults
-    /// per GiB received (each page zeroed), against 1,250 so, 0.1–0.3 CPU-s per GiB.
-    private static let mallocTuned: Bool = csvstorm_malloc_keep_buffers(4 << 20, 8 << 20) == 0
+    /// socket read buffer afresh and unmap it when freed: for one upload stream 82,700 page
+    /// faults per GiB received (each page zeroed) against 1,250 so, 0.1–0.2 CPU-s per GiB.
+    private static let mallocTuned: Bool = csvstorm_malloc_keep_buffers(4 << 20, 4 << 20) == 0
 
     /// Opens (or creates) the state directory, collects what a crash left half-written, and
     /// creates the pipeline's buckets. Does not listen yet: ``run()`` does.
