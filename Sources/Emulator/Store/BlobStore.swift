@@ -46,7 +46,7 @@ package struct BlobStore: Sendable {
         try fm.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
         self.directWrites = directWrites && DirectWrites.isSupported(in: root + "/tmp")
         self.staging = DirectWrites.BufferPool()
-        self.contexts = AIOContextPool()
+        self.contexts = .shared
         for index in 0..<256 {
             try fm.createDirectory(atPath: self.directory(prefix: Self.hexByte(index)), withIntermediateDirectories: true)
         }

@@ -128,6 +128,10 @@ package enum DirectWrites {
 /// milliseconds), far longer than a part takes. A context is idle when handed back (no writes
 /// in flight). Keeps at most ``maximumKept`` idle ones; the rest are destroyed.
 package final class AIOContextPool: Sendable {
+    /// The process's pool (every ``BlobStore``'s): its contexts go with the process, so no
+    /// emulator's shutdown waits for their destruction.
+    package static let shared = AIOContextPool()
+
     private let idle = Mutex<[UInt64]>([])
     static let maximumKept = 32
 
