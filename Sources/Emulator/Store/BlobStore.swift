@@ -307,9 +307,8 @@ package final class BlobWriter {
         }
     }
 
-    /// Direct: writes the staged tail padded to the alignment, waits for the writes in flight,
-    /// then cuts the file to its size (the padding, or the preallocation, went past it).
-    private func flushStage() throws(S3Error) {
+    /// Direct: writes (or submits) the staged tail padded to the alignment.
+    private func writeTail() throws(S3Error) {
         guard self.staging != nil else { return }
         defer {
             if let stage = self.stage { self.staging?.give(stage) }
@@ -320,6 +319,12 @@ package final class BlobWriter {
             (stage + self.staged).initializeMemory(as: UInt8.self, repeating: 0, count: padded - self.staged)
             try self.writeStage(count: padded)
         }
+    }
+
+    /// Direct: waits for the writes in flight, then cuts the file to its size (the padding, or
+    /// the preallocation, went past it).
+    private func completeWrites() throws(S3Error) {
+        guard self.staging != nil else { return }
         try self.queue?.drain()
         guard ftruncate(self.fd, off_t(self.size)) == 0 else {
             throw S3Error(.internalError, "cannot truncate object data to its size: errno \(errno)")
@@ -341,20 +346,23 @@ package final class BlobWriter {
     /// Closes the file (fsynced in ``EmulatorConfiguration/Durability/powerLoss``) and returns
     /// the digests. The blob is not visible until ``commit()``.
     package func finish() async throws(S3Error) -> BlobDigests {
-        try self.flushStage()
-        if self.fsync, Glibc.fsync(self.fd) != 0 {
-            throw S3Error(.internalError, "fsync failed: errno \(errno)")
-        }
-        close(self.fd)
-        self.fd = -1
+        try self.writeTail()
         var md5 = self.md5?.finalize().md5 ?? []
         var sha256: [UInt8] = []
+        // The engine's last bytes of MD5 (up to its high-water mark behind) overlap the direct
+        // writes still in flight.
         if let stream = self.md5Stream {
             self.md5Stream = nil
             let digests = await stream.finish()
             md5 = digests.md5
             sha256 = digests.sha256
         }
+        try self.completeWrites()
+        if self.fsync, Glibc.fsync(self.fd) != 0 {
+            throw S3Error(.internalError, "fsync failed: errno \(errno)")
+        }
+        close(self.fd)
+        self.fd = -1
         var checksums: [ChecksumAlgorithm: String] = [:]
         if let crc32 = self.crc32 { checksums[.crc32] = crc32.base64 }
         if let crc32c = self.crc32c { checksums[.crc32c] = crc32c.base64 }
