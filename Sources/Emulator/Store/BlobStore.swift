@@ -88,7 +88,9 @@ package struct BlobStore: Sendable {
         let direct = self.directWrites && (declaredLength ?? 0) >= Self.directWriteMinimum
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? DirectWrites.flag : 0), 0o644)
         guard fd >= 0 else { throw S3Error(.internalError, "cannot create \(tmp): errno \(errno)") }
-        let queue = direct && self.asynchronousDirectWrites ? DirectWriteQueue(fd: fd, pool: self.staging, contexts: self.contexts, length: declaredLength ?? 0) : nil
+        let queue = direct && self.asynchronousDirectWrites
+            ? DirectWriteQueue(fd: fd, pool: self.staging, contexts: self.contexts, length: declaredLength ?? 0)
+            : nil
         return BlobWriter(
             name: name, tmpPath: tmp, finalPath: self.path(of: name), fd: fd, fsync: self.fsync, checksums: checksums, md5: md5,
             staging: direct ? self.staging : nil, queue: queue
