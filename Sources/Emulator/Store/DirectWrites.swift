@@ -197,22 +197,15 @@ package final class DirectWriteQueue {
 
     deinit {
         // Waits for the writes in flight (an abandoned body): their buffers must not be reused
-        // before, nor the context.
-        var tags = [UInt64](repeating: 0, count: Self.depth)
-        var results = [Int64](repeating: 0, count: Self.depth)
-        while !self.inFlight.isEmpty {
-            let count = csvstorm_dio_reap(self.context, 1, Int32(Self.depth), &tags, &results)
-            guard count > 0 else {
-                // Cannot wait here: destroying the context waits for its writes.
-                _ = csvstorm_dio_destroy(self.context)
-                for address in self.inFlight.keys { self.pool.give(UnsafeMutableRawPointer(bitPattern: address)!) }
-                return
-            }
-            for tag in tags.prefix(Int(count)) where self.inFlight.removeValue(forKey: UInt(tag)) != nil {
-                self.pool.give(UnsafeMutableRawPointer(bitPattern: UInt(tag))!)
-            }
+        // before, nor the context. (A failed write is nobody's to report any more.)
+        try? self.drain()
+        if self.inFlight.isEmpty {
+            self.contexts.give(self.context)
+        } else {
+            // Waiting failed: destroying the context waits for its writes.
+            _ = csvstorm_dio_destroy(self.context)
+            for address in self.inFlight.keys { self.pool.give(UnsafeMutableRawPointer(bitPattern: address)!) }
         }
-        self.contexts.give(self.context)
     }
 
     /// Writes in flight now.
