@@ -76,21 +76,24 @@ awscli_cpu() {
 awscli_cpu awscli
 EMU_CPU=$AWSCLI_CPU
 echo "2. aws s3 cp ${SIZE_MIB} MiB -> csvstorm emulate: server CPU $EMU_CPU s/GiB (wall $AWSCLI_WALL s)"
-# The same with each body's MD5 on its own request task (no MD5 thread, no SIMD lanes).
-awscli_cpu awscli-nobatch --no-batched-md5
+# awscli_variant FLAG WHAT: the same against an emulator started with FLAG; prints the line.
+awscli_variant() {
+    awscli_cpu "awscli$1" "$1"
+    echo "   (with $1, $2: $AWSCLI_CPU s/GiB)"
+}
+# Each body's MD5 on its own request task (no MD5 thread, no SIMD lanes).
+awscli_variant --no-batched-md5 "MD5 per request task"
 NOBATCH_CPU=$AWSCLI_CPU
-echo "   (with --no-batched-md5, MD5 per request task: $NOBATCH_CPU s/GiB)"
-# The same with each direct write waited for (no native AIO: one write in flight per body).
-awscli_cpu awscli-sync --synchronous-direct-writes
+# Each direct write waited for (no native AIO: one write in flight per body).
+awscli_variant --synchronous-direct-writes "each write waited for"
 SYNC_CPU=$AWSCLI_CPU
-echo "   (with --synchronous-direct-writes, each write waited for: $SYNC_CPU s/GiB)"
-# The same with bodies written through the page cache instead of with O_DIRECT.
-awscli_cpu awscli-buffered --no-direct-writes
+# Bodies written through the page cache instead of with O_DIRECT.
+awscli_variant --no-direct-writes "through the page cache"
 BUFFERED_CPU=$AWSCLI_CPU
-echo "   (with --no-direct-writes, through the page cache: $BUFFERED_CPU s/GiB)"
-# The same without checking the signed x-amz-content-sha256 (what that SHA-256 pass costs).
-awscli_cpu awscli-nosha --skip-payload-sha256
-echo "   (with --skip-payload-sha256: $AWSCLI_CPU s/GiB; MD5 alone at the rate of 1.: $(calc "1073.741824 / $MD5_MBS") s/GiB)"
+# Without checking the signed x-amz-content-sha256 (what that SHA-256 pass costs).
+awscli_variant --skip-payload-sha256 "no SHA-256 of the signed payload"
+echo "   (MD5 alone at the rate of 1.: $(calc "1073.741824 / $MD5_MBS") s/GiB)"
+
 if [ "${SKIP_MOTO:-0}" != 1 ] && python3 -c 'import moto.server' 2>/dev/null; then
     MOTO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
