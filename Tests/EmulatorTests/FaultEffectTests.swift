@@ -462,7 +462,8 @@ struct FaultEffectTests {
             }
             let inFlight = try #require(running?["executionId"]?.stringValue, "the first execution never reached its task")
             faults.apply(.startingNow(try Self.plan("faults:\n  - kind: pipeline-restart\n    at: 0s\n    downtime: 2s\n"), source: "restart.yaml"))
-            let downDeadline = clock.now + .seconds(5)
+            // The restart happens however late the supervisor runs; a loaded machine may take a while.
+            let downDeadline = clock.now + .seconds(30)
             while !emulated.isDown, clock.now < downDeadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(emulated.isDown)
 
@@ -492,6 +493,44 @@ struct FaultEffectTests {
             let records = faults.active?.injector.records ?? []
             #expect(records.contains { $0.event == .windowOpened && $0.kind == .pipelineRestart })
             #expect(records.contains { $0.event == .windowClosed && $0.kind == .pipelineRestart })
+        }
+    }
+
+    @Test("pipeline-restart seen after its window (a busy machine): the pipeline still stops, for its whole downtime, once; the status shows the pipeline's real state")
+    func lateRestartStillHappensOnce() async throws {
+        let pipeline = PipelineConfiguration(processor: .init(schemas: [try TestPipeline.schema("customers")]), timeScale: 1)
+        try await TestPipeline.withClients(TestPipeline.emulator(pipeline)) { _, endpoint in
+            let emulated = try #require(endpoint.pipeline)
+            let faults = try #require(endpoint.faults)
+            // The plan's clock already reads 10 s: the restart at 1 s (down until 3 s) is in the past
+            // when the supervisor first looks, as if it had been starved of a thread for 9 s.
+            let clock = ContinuousClock()
+            let start = clock.now
+            let injector = try Self.plan("faults:\n  - kind: pipeline-restart\n    at: 1s\n    downtime: 1500ms\n")
+            faults.apply(FaultInjection(injector: injector, source: "late.yaml") { clock.now - start + .seconds(10) })
+
+            let downDeadline = clock.now + .seconds(30)
+            while !emulated.isDown, clock.now < downDeadline { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(emulated.isDown, "a restart whose window passed before the supervisor saw it was skipped")
+            let status = try await TestPipeline.control(endpoint, "/_csvstorm/faults")
+            #expect(status["pipelineDown"]?.boolValue == true, "the status reports the pipeline's state, not the plan's window: \(status)")
+
+            let upDeadline = clock.now + .seconds(30)
+            while emulated.isDown, clock.now < upDeadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(!emulated.isDown)
+            // It stopped after `start`, so a whole downtime ends at least 1.5 s after it (a stop that
+            // counted its downtime on the plan's clock would end at once: the window closed at 2.5 s).
+            #expect(clock.now - start >= .milliseconds(1500), "down for the whole downtime, from when it stopped")
+
+            // Once: it does not stop again.
+            let quiet = clock.now + .seconds(1)
+            while clock.now < quiet {
+                #expect(!emulated.isDown, "the restart was carried out a second time")
+                if emulated.isDown { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let after = try await TestPipeline.control(endpoint, "/_csvstorm/faults")
+            #expect(after["pipelineDown"]?.boolValue == false)
         }
     }
 }

@@ -96,15 +96,19 @@ package final class EmulatorFaults: Sendable {
         return active.injector.decide(request, at: active.elapsed(), for: filter)
     }
 
-    /// Whether the active plan holds the pipeline down now, and if not, how long until its next
-    /// window boundary (nil: no boundary left, or no plan).
-    func pipelineDown() -> (down: Bool, nextBoundary: Duration?) {
-        guard let active = self.active else { return (false, nil) }
+    /// The pipeline restarts of the plan in force, for the restart supervisor: which plan
+    /// (``generation`` changes with every apply and clear), its restarts by time, and the plan's
+    /// clock now. nil when no plan is in force.
+    func restartSchedule() -> RestartSchedule? {
+        let (active, generation) = self.state.withLock { ($0.active, $0.generation) }
+        guard let active else { return nil }
         let now = active.elapsed()
         active.injector.advance(to: now)
-        let down = active.injector.isPipelineDown(at: now)
-        return (down, active.injector.nextBoundary(after: now).map { $0 - now })
+        return RestartSchedule(generation: generation, restarts: active.injector.pipelineRestarts, elapsed: now)
     }
+
+    /// Increases with every apply and clear.
+    var generation: Int { self.state.withLock { $0.generation } }
 
     // MARK: Hangs and shutdown
 
@@ -192,4 +196,11 @@ private final class ResumeOnce: Sendable {
         cleanup?()
         continuation?.resume()
     }
+}
+
+/// See ``EmulatorFaults/restartSchedule()``.
+struct RestartSchedule: Sendable {
+    var generation: Int
+    var restarts: [FaultInjector.PipelineRestart]
+    var elapsed: Duration
 }

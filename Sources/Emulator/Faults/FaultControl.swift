@@ -25,12 +25,13 @@ struct FaultControl: Sendable {
 
     let faults: EmulatorFaults
     let verifier: SigV4Verifier
-    /// Whether a pipeline runs (pipeline-side kinds act only then).
-    let hasPipeline: Bool
+    /// The pipeline, when one runs (pipeline-side kinds act only then).
+    let pipeline: Pipeline?
+    var hasPipeline: Bool { self.pipeline != nil }
 
-    init(faults: EmulatorFaults, credentials: EmulatorConfiguration.Credentials, hasPipeline: Bool) {
+    init(faults: EmulatorFaults, credentials: EmulatorConfiguration.Credentials, pipeline: Pipeline?) {
         self.faults = faults
-        self.hasPipeline = hasPipeline
+        self.pipeline = pipeline
         self.verifier = SigV4Verifier(configuration: .init(mode: .standard)) { accessKeyId in
             accessKeyId == credentials.accessKeyId ? credentials.secretAccessKey : nil
         }
@@ -72,7 +73,7 @@ struct FaultControl: Sendable {
         case .delete:
             if let refusal = self.authenticate(request, body: []) { return refusal }
             guard let previous = self.faults.clear() else { return .ok(["active": false, "cleared": false]) }
-            var answer = Self.describe(previous, after: 0, limit: Int.max, hasPipeline: self.hasPipeline)
+            var answer = Self.describe(previous, after: 0, limit: Int.max, hasPipeline: self.hasPipeline, pipelineDown: self.pipeline?.isDown ?? false)
             answer["active"] = false
             answer["cleared"] = true
             return .ok(.object(answer))
@@ -97,13 +98,13 @@ struct FaultControl: Sendable {
 
     func status(after: Int) -> JSONValue {
         guard let active = self.faults.active else { return ["active": false] }
-        var answer = Self.describe(active, after: after, limit: Self.recordPage, hasPipeline: self.hasPipeline)
+        var answer = Self.describe(active, after: after, limit: Self.recordPage, hasPipeline: self.hasPipeline, pipelineDown: self.pipeline?.isDown ?? false)
         answer["active"] = true
         if let applied = self.faults.appliedAt { answer["appliedAt"] = .string(JobLedgerRecord.format(applied)) }
         return .object(answer)
     }
 
-    static func describe(_ injection: FaultInjection, after: Int, limit: Int, hasPipeline: Bool) -> [String: JSONValue] {
+    static func describe(_ injection: FaultInjection, after: Int, limit: Int, hasPipeline: Bool, pipelineDown: Bool) -> [String: JSONValue] {
         let injector = injection.injector
         let now = injection.elapsed()
         let open = Set(injector.activeFaults(at: now).map(\.fault))
@@ -138,7 +139,7 @@ struct FaultControl: Sendable {
             "faults": .array(faults),
             "openWindows": .array(open.sorted().map { .number(Double($0)) }),
             "injected": .number(Double(statistics.reduce(0) { $0 + $1.injected })),
-            "pipelineDown": .bool(hasPipeline && injector.isPipelineDown(at: now)),
+            "pipelineDown": .bool(pipelineDown),
             "records": .array(records[start..<end].map(json)),
             "nextRecord": .number(Double(end)),
             "droppedRecords": .number(Double(injector.droppedRecords)),

@@ -47,7 +47,7 @@ struct S3Server: Sendable {
         self.jsonRouter = jsonRouter
         self.control = control
         self.faults = faults
-        self.faultControl = faults.map { FaultControl(faults: $0, credentials: configuration.credentials, hasPipeline: control != nil) }
+        self.faultControl = faults.map { FaultControl(faults: $0, credentials: configuration.credentials, pipeline: control?.pipeline) }
         self.onObjectCreated = onObjectCreated
         self.logger = configuration.logger
         let credentials = configuration.credentials

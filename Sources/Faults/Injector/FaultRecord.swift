@@ -64,13 +64,14 @@ extension FaultDecision.Action: CustomStringConvertible {
     }
 }
 
-enum FaultDuration {
-    static func seconds(_ duration: Duration) -> Double {
+package enum FaultDuration {
+    package static func seconds(_ duration: Duration) -> Double {
         let (s, atto) = duration.components
         return Double(s) + Double(atto) / 1e18
     }
 
-    static func text(_ duration: Duration) -> String {
+    /// `1.250s`.
+    package static func text(_ duration: Duration) -> String {
         String(format: "%.3fs", seconds(duration))
     }
 
