@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TestSupport
 import Testing
 
 /// The DynamoDB and SQS handlers behind a minimal NIOHTTP1 server on 127.0.0.1 (the endpoint
@@ -188,20 +189,20 @@ struct JSONProtocolEndToEndTests {
                 sqs.send_message(QueueUrl=url, MessageBody="second")
                 print("ok")
                 """
-            try Self.run([Self.python!, "-c", script], environment: [:])
+            try await Self.run([Self.python!, "-c", script], environment: [:])
             // The aws CLI (v1, botocore JSON protocols).
             let env = [
                 "AWS_ACCESS_KEY_ID": "csvstorm", "AWS_SECRET_ACCESS_KEY": "csvstorm-secret", "AWS_DEFAULT_REGION": "us-east-1",
                 "AWS_CONFIG_FILE": dir + "/none", "AWS_SHARED_CREDENTIALS_FILE": dir + "/none",
             ]
             let endpoint = "http://127.0.0.1:\(port)"
-            let item = try Self.run(["aws", "dynamodb", "get-item", "--endpoint-url", endpoint, "--table-name", "jobs",
+            let item = try await Self.run(["aws", "dynamodb", "get-item", "--endpoint-url", endpoint, "--table-name", "jobs",
                                      "--key", #"{"jobId":{"S":"raw/a#1"}}"#, "--output", "json"], environment: env)
             #expect(item.contains("SUCCEEDED"))
-            let scan = try Self.run(["aws", "dynamodb", "scan", "--endpoint-url", endpoint, "--table-name", "jobs", "--page-size", "2",
+            let scan = try await Self.run(["aws", "dynamodb", "scan", "--endpoint-url", endpoint, "--table-name", "jobs", "--page-size", "2",
                                      "--output", "json"], environment: env)
             #expect(try JSONValue.parse(Array(scan.utf8))["Count"] == 6)
-            let received = try Self.run(["aws", "sqs", "receive-message", "--endpoint-url", endpoint, "--queue-url", endpoint + "/000000000000/retry",
+            let received = try await Self.run(["aws", "sqs", "receive-message", "--endpoint-url", endpoint, "--queue-url", endpoint + "/000000000000/retry",
                                          "--max-number-of-messages", "10", "--message-attribute-names", "All", "--output", "json"], environment: env)
             let messages = try JSONValue.parse(Array(received.utf8))["Messages"]?.arrayValue ?? []
             #expect(messages.count == 2)
@@ -224,32 +225,18 @@ struct JSONProtocolEndToEndTests {
     }()
 
     /// Runs a command (through /usr/bin/env), returns stdout; throws with stderr on failure.
-    /// The child's output goes to files, so it cannot block on a full pipe.
+    /// Waits without blocking a thread (``runChildProcess``): a blocked cooperative thread starves
+    /// the other suites' emulators, whose timers then fire late.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String]) throws -> String {
-        let base = NSTemporaryDirectory() + "csvstorm-e2e-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
+    static func run(_ arguments: [String], environment: [String: String]) async throws -> String {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        try p.run()
-        p.waitUntilExit()
-        let out = String(decoding: FileManager.default.contents(atPath: base + ".out") ?? Data(), as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            let err = String(decoding: FileManager.default.contents(atPath: base + ".err") ?? Data(), as: UTF8.self)
-            throw CommandFailure(description: "\(arguments.prefix(3).joined(separator: " ")) exited \(p.terminationStatus): \(err.suffix(2000))")
+        let result = try await runChildProcess("/usr/bin/env", arguments, environment: env, timeout: .seconds(300))
+        guard result.status == 0 else {
+            let err = String(decoding: result.stderr, as: UTF8.self)
+            throw CommandFailure(description: "\(arguments.prefix(3).joined(separator: " ")) exited \(result.status): \(err.suffix(2000))")
         }
-        return out
+        return String(decoding: result.stdout, as: UTF8.self)
     }
 
     struct CommandFailure: Error, CustomStringConvertible {

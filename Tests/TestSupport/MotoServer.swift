@@ -81,7 +81,7 @@ package final class MotoServer: @unchecked Sendable {
         do {
             try await server.waitUntilReady(timeout: startupTimeout)
         } catch {
-            server.stop()
+            await server.stop()
             throw error
         }
         return server
@@ -108,17 +108,18 @@ package final class MotoServer: @unchecked Sendable {
         }
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within 5 seconds.
-    package func stop() {
+    /// SIGTERM, then SIGKILL if it has not exited within 5 seconds. Waits without blocking a
+    /// thread (the cooperative pool runs every suite's emulators).
+    package func stop() async {
         guard self.process.isRunning else { return }
         self.process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while self.process.isRunning && Date() < deadline {
-            usleep(20_000)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while self.process.isRunning && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
         }
         if self.process.isRunning {
             kill(self.process.processIdentifier, SIGKILL)
-            self.process.waitUntilExit()
         }
     }
 
@@ -134,8 +135,14 @@ package func withMotoServer<T>(
     _ body: (MotoServer) async throws -> T
 ) async throws -> T {
     let server = try await MotoServer.start(environment: environment)
-    defer { server.stop() }
-    return try await body(server)
+    do {
+        let result = try await body(server)
+        await server.stop()
+        return result
+    } catch {
+        await server.stop()
+        throw error
+    }
 }
 
 /// Runs `body` with an `HTTPClient` that is shut down afterwards.
