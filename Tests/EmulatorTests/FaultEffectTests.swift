@@ -496,14 +496,14 @@ struct FaultEffectTests {
         }
     }
 
-    @Test("pipeline-restart seen after its window (a busy machine): the pipeline still stops, for its whole downtime, once; the status shows the pipeline's real state")
+    @Test("pipeline-restart seen after its window (a busy machine): the pipeline still stops, for its whole downtime, once")
     func lateRestartStillHappensOnce() async throws {
         let pipeline = PipelineConfiguration(processor: .init(schemas: [try TestPipeline.schema("customers")]), timeScale: 1)
         try await TestPipeline.withClients(TestPipeline.emulator(pipeline)) { _, endpoint in
             let emulated = try #require(endpoint.pipeline)
             let faults = try #require(endpoint.faults)
-            // The plan's clock already reads 10 s: the restart at 1 s (down until 3 s) is in the past
-            // when the supervisor first looks, as if it had been starved of a thread for 9 s.
+            // The plan's clock already reads 10 s: the restart at 1 s (down until 2.5 s) is in the past
+            // when the supervisor first looks, as if it had been starved of a thread for 8.5 s.
             let clock = ContinuousClock()
             let start = clock.now
             let injector = try Self.plan("faults:\n  - kind: pipeline-restart\n    at: 1s\n    downtime: 1500ms\n")
@@ -512,8 +512,6 @@ struct FaultEffectTests {
             let downDeadline = clock.now + .seconds(30)
             while !emulated.isDown, clock.now < downDeadline { try await Task.sleep(for: .milliseconds(5)) }
             try #require(emulated.isDown, "a restart whose window passed before the supervisor saw it was skipped")
-            let status = try await TestPipeline.control(endpoint, "/_csvstorm/faults")
-            #expect(status["pipelineDown"]?.boolValue == true, "the status reports the pipeline's state, not the plan's window: \(status)")
 
             let upDeadline = clock.now + .seconds(30)
             while emulated.isDown, clock.now < upDeadline { try await Task.sleep(for: .milliseconds(5)) }
@@ -529,8 +527,31 @@ struct FaultEffectTests {
                 if emulated.isDown { break }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            let after = try await TestPipeline.control(endpoint, "/_csvstorm/faults")
-            #expect(after["pipelineDown"]?.boolValue == false)
+        }
+    }
+
+    @Test("GET /_csvstorm/faults reports the pipeline's state, not the plan's window; clearing the plan ends a downtime at once")
+    func statusShowsThePipelinesStateAndClearingEndsDowntime() async throws {
+        let pipeline = PipelineConfiguration(processor: .init(schemas: [try TestPipeline.schema("customers")]), timeScale: 1)
+        try await TestPipeline.withClients(TestPipeline.emulator(pipeline)) { _, endpoint in
+            let emulated = try #require(endpoint.pipeline)
+            let faults = try #require(endpoint.faults)
+            // A plan clock stopped at 700 s: the restart's window (1 s to 601 s) has closed, so the
+            // plan says "up" while the late restart holds the pipeline down for 600 s.
+            let injector = try Self.plan("faults:\n  - kind: pipeline-restart\n    at: 1s\n    downtime: 600s\n")
+            faults.apply(FaultInjection(injector: injector, source: "late.yaml") { .seconds(700) })
+            let clock = ContinuousClock()
+            let downDeadline = clock.now + .seconds(30)
+            while !emulated.isDown, clock.now < downDeadline { try await Task.sleep(for: .milliseconds(5)) }
+            try #require(emulated.isDown)
+            let status = try await TestPipeline.control(endpoint, "/_csvstorm/faults")
+            #expect(status["pipelineDown"]?.boolValue == true, "\(status)")
+            #expect(status["openWindows"]?.arrayValue?.isEmpty == true, "the plan's window is closed: \(status)")
+
+            faults.clear()
+            let upDeadline = clock.now + .seconds(30)
+            while emulated.isDown, clock.now < upDeadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(!emulated.isDown, "clearing the plan ends the downtime")
         }
     }
 }
