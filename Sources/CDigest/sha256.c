@@ -2,6 +2,7 @@
 // sequence Intel documents for them), and a 16-lane AVX-512 multi-buffer kernel (one message
 // per 32-bit lane, as ISA-L crypto's sha256_mb does). Written here from the standard.
 #include "cdigest.h"
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -109,6 +110,82 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni(uint32_t state
     state1 = _mm_alignr_epi8(state1, tmp, 8);   // HGFE
     _mm_storeu_si128((__m128i *)&state[0], state0);
     _mm_storeu_si128((__m128i *)&state[4], state1);
+}
+
+// ---- SHA-NI, several messages interleaved ----
+//
+// The two-rounds instruction takes a few cycles to give its result, and each round depends on
+// the last, so one message leaves the unit idle most cycles. Independent messages fill them: the
+// rounds of `N` messages are issued side by side (the compiler keeps each lane's state in its own
+// registers; the loops over lanes are unrolled).
+
+#define SHA256_NI_LANES(N)                                                                                        \
+    __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni_x##N(uint32_t *const states[],             \
+                                                                        const uint8_t *const data[], size_t blocks) { \
+        const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);                       \
+        __m128i state0[N], state1[N];                                                                              \
+        const uint8_t *p[N];                                                                                       \
+        for (int l = 0; l < N; l++) {                                                                              \
+            __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&states[l][0]), 0xB1);              \
+            __m128i efgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&states[l][4]), 0x1B);             \
+            state0[l] = _mm_alignr_epi8(tmp, efgh, 8);                                                             \
+            state1[l] = _mm_blend_epi16(efgh, tmp, 0xF0);                                                          \
+            p[l] = data[l];                                                                                        \
+        }                                                                                                          \
+        for (size_t n = 0; n < blocks; n++) {                                                                      \
+            __m128i abef[N], cdgh[N], msg[N][4];                                                                   \
+            for (int l = 0; l < N; l++) {                                                                          \
+                abef[l] = state0[l];                                                                               \
+                cdgh[l] = state1[l];                                                                               \
+            }                                                                                                      \
+            for (int i = 0; i < 16; i++) {                                                                         \
+                const __m128i k = _mm_loadu_si128((const __m128i *)&K256[4 * i]);                                  \
+                for (int l = 0; l < N; l++) {                                                                      \
+                    __m128i m;                                                                                     \
+                    if (i < 4) {                                                                                   \
+                        m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p[l] + 16 * i)), mask);             \
+                    } else {                                                                                       \
+                        m = _mm_sha256msg1_epu32(msg[l][i & 3], msg[l][(i + 1) & 3]);                              \
+                        m = _mm_add_epi32(m, _mm_alignr_epi8(msg[l][(i + 3) & 3], msg[l][(i + 2) & 3], 4));        \
+                        m = _mm_sha256msg2_epu32(m, msg[l][(i + 3) & 3]);                                          \
+                    }                                                                                              \
+                    msg[l][i & 3] = m;                                                                             \
+                    __m128i wk = _mm_add_epi32(m, k);                                                              \
+                    state1[l] = _mm_sha256rnds2_epu32(state1[l], state0[l], wk);                                   \
+                    state0[l] = _mm_sha256rnds2_epu32(state0[l], state1[l], _mm_shuffle_epi32(wk, 0x0E));          \
+                }                                                                                                  \
+            }                                                                                                      \
+            for (int l = 0; l < N; l++) {                                                                          \
+                state0[l] = _mm_add_epi32(state0[l], abef[l]);                                                     \
+                state1[l] = _mm_add_epi32(state1[l], cdgh[l]);                                                     \
+                p[l] += 64;                                                                                        \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int l = 0; l < N; l++) {                                                                              \
+            __m128i feba = _mm_shuffle_epi32(state0[l], 0x1B);                                                     \
+            __m128i dchg = _mm_shuffle_epi32(state1[l], 0xB1);                                                     \
+            _mm_storeu_si128((__m128i *)&states[l][0], _mm_blend_epi16(feba, dchg, 0xF0));                        \
+            _mm_storeu_si128((__m128i *)&states[l][4], _mm_alignr_epi8(dchg, feba, 8));                            \
+        }                                                                                                          \
+    }
+
+SHA256_NI_LANES(2)
+SHA256_NI_LANES(3)
+SHA256_NI_LANES(4)
+
+/// `lanes` messages, `width` (1...4) at a time interleaved, the last group narrower.
+static void sha256_ni_groups(int width, uint32_t *const states[], const uint8_t *const data[], int lanes, size_t blocks) {
+    int i = 0;
+    while (i < lanes) {
+        int n = lanes - i < width ? lanes - i : width;
+        switch (n) {
+        case 4: sha256_ni_x4(states + i, data + i, blocks); break;
+        case 3: sha256_ni_x3(states + i, data + i, blocks); break;
+        case 2: sha256_ni_x2(states + i, data + i, blocks); break;
+        default: sha256_ni(states[i], data[i], blocks); break;
+        }
+        i += n;
+    }
 }
 
 // ---- AVX-512, 16 lanes ----
@@ -224,6 +301,28 @@ void csvstorm_sha256_mb_blocks(uint32_t *const states[], const uint8_t *const da
     for (int i = 0; i < lanes; i++) csvstorm_sha256_blocks(states[i], data[i], blocks);
 }
 
+int csvstorm_sha256_ni_interleave(void) {
+    static int cached = 0;
+    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value == 0) {
+        const char *setting = getenv("CSVSTORM_SHA256_NI_LANES");
+        value = setting != NULL ? atoi(setting) : 4;
+        if (value < 1 || value > 4) value = 4;
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+    }
+    return value;
+}
+
+void csvstorm_sha256_ni_mb_blocks(uint32_t *const states[], const uint8_t *const data[], int lanes, size_t blocks) {
+#if defined(__x86_64__)
+    if (has_sha_ni()) {
+        sha256_ni_groups(csvstorm_sha256_ni_interleave(), states, data, lanes, blocks);
+        return;
+    }
+#endif
+    for (int i = 0; i < lanes; i++) sha256_portable(states[i], data[i], blocks);
+}
+
 int csvstorm_sha256_blocks_kind(int kind, uint32_t *const states[], const uint8_t *const data[], int lanes,
                                 size_t blocks) {
     if (lanes < 1 || lanes > 16) return 0;
@@ -235,6 +334,12 @@ int csvstorm_sha256_blocks_kind(int kind, uint32_t *const states[], const uint8_
     case 1:
         if (!has_sha_ni()) return 0;
         for (int i = 0; i < lanes; i++) sha256_ni(states[i], data[i], blocks);
+        return 1;
+    case 2:
+    case 3:
+    case 4:
+        if (!has_sha_ni()) return 0;
+        sha256_ni_groups(kind, states, data, lanes, blocks);
         return 1;
     case 16:
         if (!has_avx512bw()) return 0;
