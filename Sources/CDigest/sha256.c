@@ -71,53 +71,13 @@ static void sha256_portable(uint32_t state[8], const uint8_t *p, size_t blocks) 
 
 #if defined(__x86_64__)
 
-// ---- SHA-NI ----
-
-__attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni(uint32_t state[8], const uint8_t *p, size_t blocks) {
-    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    __m128i tmp = _mm_loadu_si128((const __m128i *)&state[0]);  // DCBA
-    __m128i state1 = _mm_loadu_si128((const __m128i *)&state[4]);  // HGFE
-    tmp = _mm_shuffle_epi32(tmp, 0xB1);                      // CDAB
-    state1 = _mm_shuffle_epi32(state1, 0x1B);                // EFGH
-    __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);        // ABEF
-    state1 = _mm_blend_epi16(state1, tmp, 0xF0);             // CDGH
-    for (size_t n = 0; n < blocks; n++, p += 64) {
-        __m128i abef = state0, cdgh = state1;
-        __m128i msg[4];
-        for (int i = 0; i < 16; i++) {
-            __m128i m;
-            if (i < 4) {
-                m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), mask);
-            } else {
-                // W[t..t+3] from W[t-16..t-1]: msg1 adds sigma0 of the next four words, the
-                // aligned middle adds W[t-7..t-4], msg2 adds sigma1 of the two before.
-                m = _mm_sha256msg1_epu32(msg[i & 3], msg[(i + 1) & 3]);
-                m = _mm_add_epi32(m, _mm_alignr_epi8(msg[(i + 3) & 3], msg[(i + 2) & 3], 4));
-                m = _mm_sha256msg2_epu32(m, msg[(i + 3) & 3]);
-            }
-            msg[i & 3] = m;
-            __m128i wk = _mm_add_epi32(m, _mm_loadu_si128((const __m128i *)&K256[4 * i]));
-            state1 = _mm_sha256rnds2_epu32(state1, state0, wk);
-            wk = _mm_shuffle_epi32(wk, 0x0E);
-            state0 = _mm_sha256rnds2_epu32(state0, state1, wk);
-        }
-        state0 = _mm_add_epi32(state0, abef);
-        state1 = _mm_add_epi32(state1, cdgh);
-    }
-    tmp = _mm_shuffle_epi32(state0, 0x1B);      // FEBA
-    state1 = _mm_shuffle_epi32(state1, 0xB1);   // DCHG
-    state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
-    state1 = _mm_alignr_epi8(state1, tmp, 8);   // HGFE
-    _mm_storeu_si128((__m128i *)&state[0], state0);
-    _mm_storeu_si128((__m128i *)&state[4], state1);
-}
-
-// ---- SHA-NI, several messages interleaved ----
+// ---- SHA-NI: one message, or several interleaved ----
 //
-// The two-rounds instruction takes a few cycles to give its result, and each round depends on
-// the last, so one message leaves the unit idle most cycles. Independent messages fill them: the
-// rounds of `N` messages are issued side by side (the compiler keeps each lane's state in its own
-// registers; the loops over lanes are unrolled).
+// The sequence Intel documents for the SHA extensions. The two-rounds instruction takes longer
+// to give its result than to accept the next one, and each round depends on the last, so one
+// message leaves the unit idle some cycles. Independent messages fill them: the rounds of `N`
+// messages are issued side by side (the compiler keeps each lane's state in its own registers;
+// the loops over lanes are unrolled).
 
 #define SHA256_NI_LANES(N)                                                                                        \
     __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni_x##N(uint32_t *const states[],             \
@@ -169,9 +129,16 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_ni(uint32_t state
         }                                                                                                          \
     }
 
+SHA256_NI_LANES(1)
 SHA256_NI_LANES(2)
 SHA256_NI_LANES(3)
 SHA256_NI_LANES(4)
+
+static void sha256_ni(uint32_t state[8], const uint8_t *p, size_t blocks) {
+    uint32_t *const states[1] = {state};
+    const uint8_t *const data[1] = {p};
+    sha256_ni_x1(states, data, blocks);
+}
 
 /// `lanes` messages, `width` (1...4) at a time interleaved, the last group narrower.
 static void sha256_ni_groups(int width, uint32_t *const states[], const uint8_t *const data[], int lanes, size_t blocks) {
@@ -182,7 +149,7 @@ static void sha256_ni_groups(int width, uint32_t *const states[], const uint8_t 
         case 4: sha256_ni_x4(states + i, data + i, blocks); break;
         case 3: sha256_ni_x3(states + i, data + i, blocks); break;
         case 2: sha256_ni_x2(states + i, data + i, blocks); break;
-        default: sha256_ni(states[i], data[i], blocks); break;
+        default: sha256_ni_x1(states + i, data + i, blocks); break;
         }
         i += n;
     }
