@@ -132,7 +132,14 @@ package final class Pipeline: Service, ObjectEventBatchSink {
                 self.counters.add(.executionsResumed, resumed)
                 self.logger.info("resuming \(resumed) executions a previous run left in flight")
             }
-            group.addTask { try await self.busLoop() }
+            group.addTask {
+                do {
+                    try await self.busLoop()
+                } catch where Task.isCancelled {
+                    // Stopped (shutdown or a pipeline restart) while a store call was in flight:
+                    // it threw because of the cancellation, which is not the pipeline failing.
+                }
+            }
             for await execution in spawn.cancelOnGracefulShutdown() {
                 group.addTask { await self.runExecution(execution, resumed: false) }
             }
