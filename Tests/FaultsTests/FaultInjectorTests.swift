@@ -158,11 +158,6 @@ import Testing
         #expect(injector.throttledStarts(at: .seconds(25)) == .init(burst: 5, refillPerSecond: 2, maxRunning: 8))
         #expect(injector.throttledStarts(at: .seconds(35)) == .init(burst: 5, refillPerSecond: nil, maxRunning: 8))
         #expect(injector.pipelineRestarts == [.init(fault: 2, at: .seconds(60), downtime: .seconds(5))])
-        #expect(!injector.isPipelineDown(at: .seconds(59)))
-        #expect(injector.isPipelineDown(at: .seconds(60)))
-        #expect(!injector.isPipelineDown(at: .seconds(65)))
-        #expect(injector.nextBoundary(after: .seconds(25)) == .seconds(30))
-        #expect(injector.nextBoundary(after: .seconds(65)) == nil)
         // Per-request decisions never come from state-change faults.
         #expect(injector.decide(.taskLaunch(bucket: "raw", key: "k"), at: .seconds(15), for: .any) == nil)
         injector.advance(to: .seconds(70))

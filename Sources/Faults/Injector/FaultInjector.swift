@@ -230,17 +230,6 @@ package final class FaultInjector: Sendable {
         }.sorted { ($0.at, $0.fault) < ($1.at, $1.fault) }
     }
 
-    /// Whether a pipeline restart holds the pipeline down at `elapsed`.
-    package func isPipelineDown(at elapsed: Duration) -> Bool {
-        pipelineRestarts.contains { elapsed >= $0.at && elapsed < $0.at + $0.downtime }
-    }
-
-    /// The first window boundary after `elapsed` (when a state change may start or end), so a
-    /// caller can sleep until then; nil when no boundary is left.
-    package func nextBoundary(after elapsed: Duration) -> Duration? {
-        plan.faults.flatMap { [$0.window.start, $0.window.end].compactMap { $0 } }.filter { $0 > elapsed }.min()
-    }
-
     // MARK: Records
 
     /// Every record so far (up to ``recordLimit``), in order.
