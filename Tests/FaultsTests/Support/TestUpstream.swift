@@ -108,8 +108,10 @@ private final class UpstreamHandler: ChannelInboundHandler {
                 let chunks = stride(from: 0, to: size, by: 1 << 20).map { content.getSlice(at: $0, length: min(1 << 20, size - $0))! }
                 response.headers.add(name: "Content-Length", value: "\(size)")
                 response.headers.add(name: "x-sent-crc32c", value: "\(sent.value)")
-                context.write(wrapOutboundOut(.head(response)), promise: nil)
+                // Announced before the head goes out, so the client does not send its next request
+                // on a connection that is about to close (it did: remoteConnectionClosed, now and then).
                 if head.uri.contains("close=1") { response.headers.add(name: "Connection", value: "close") }
+                context.write(wrapOutboundOut(.head(response)), promise: nil)
                 for chunk in chunks { context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil) }
                 let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
                 if head.uri.contains("close=1") {
