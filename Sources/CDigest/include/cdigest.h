@@ -66,15 +66,15 @@ void csvstorm_sha256_final(uint32_t state[8], const void *tail, size_t tail_leng
 /// pass when the CPU has it, else lane after lane.
 void csvstorm_sha256_mb_blocks(uint32_t *const states[], const uint8_t *const data[], int lanes, size_t blocks);
 
+/// How many messages `csvstorm_sha256_ni_mb_blocks` interleaves: 4, or the environment
+/// variable CSVSTORM_SHA256_NI_LANES (1...4) when set (to measure against one at a time).
+int csvstorm_sha256_ni_interleave(void);
+
 /// Advances `lanes` states, lane `i` over `blocks` blocks at `data[i]`, with SHA-NI, the rounds
 /// of four messages at a time interleaved (one message leaves the SHA unit idle while each
 /// round waits for the last: 1.2-1.3 times one message's speed on a Sapphire Rapids core); lane
 /// after lane in portable C without SHA-NI. Cheaper than a 16-lane AVX-512 pass below about
 /// twelve lanes.
-/// How many messages `csvstorm_sha256_ni_mb_blocks` interleaves: 4, or the environment
-/// variable CSVSTORM_SHA256_NI_LANES (1...4) when set (to measure against one at a time).
-int csvstorm_sha256_ni_interleave(void);
-
 void csvstorm_sha256_ni_mb_blocks(uint32_t *const states[], const uint8_t *const data[], int lanes, size_t blocks);
 
 /// A chosen implementation (tests, benchmarks): `kind` 0 portable C, 1 SHA-NI (single lane

@@ -482,12 +482,12 @@ package final class BodyDigestEngine: @unchecked Sendable {
         }
     }
 
-    /// Without the lock: hashes the lanes' runs, MD5 and (for the lanes that want it) SHA-256.
-    /// Returns whether MD5 ran in SIMD and how many blocks of each lane were hashed then (the
-    /// shortest run; one stream alone hashes its run whole), and how SHA-256 ran.
     /// The fewest SHA-256 bodies in a round that take the 16-lane AVX-512 kernel.
     static let sha256SIMDMinimumLanes = 12
 
+    /// Without the lock: hashes the lanes' runs, MD5 and (for the lanes that want it) SHA-256.
+    /// Returns whether MD5 ran in SIMD and how many blocks of each lane were hashed then (the
+    /// shortest run; one stream alone hashes its run whole), and how SHA-256 ran.
     private static func hash(_ lanes: inout [Lane], simd: Bool, minimumSIMDLanes: Int)
         -> (simd: Bool, blocksPerLane: Int, sha256SIMDBlocks: Int, sha256ScalarBlocks: Int)
     {
