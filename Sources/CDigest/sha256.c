@@ -299,9 +299,6 @@ int csvstorm_sha256_blocks_kind(int kind, uint32_t *const states[], const uint8_
         return 1;
 #if defined(__x86_64__)
     case 1:
-        if (!has_sha_ni()) return 0;
-        for (int i = 0; i < lanes; i++) sha256_ni(states[i], data[i], blocks);
-        return 1;
     case 2:
     case 3:
     case 4:

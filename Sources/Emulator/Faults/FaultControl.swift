@@ -27,7 +27,6 @@ struct FaultControl: Sendable {
     let verifier: SigV4Verifier
     /// The pipeline, when one runs (pipeline-side kinds act only then).
     let pipeline: Pipeline?
-    var hasPipeline: Bool { self.pipeline != nil }
 
     init(faults: EmulatorFaults, credentials: EmulatorConfiguration.Credentials, pipeline: Pipeline?) {
         self.faults = faults
@@ -73,7 +72,7 @@ struct FaultControl: Sendable {
         case .delete:
             if let refusal = self.authenticate(request, body: []) { return refusal }
             guard let previous = self.faults.clear() else { return .ok(["active": false, "cleared": false]) }
-            var answer = Self.describe(previous, after: 0, limit: Int.max, hasPipeline: self.hasPipeline, pipelineDown: self.pipeline?.isDown ?? false)
+            var answer = Self.describe(previous, after: 0, limit: Int.max, pipeline: self.pipeline)
             answer["active"] = false
             answer["cleared"] = true
             return .ok(.object(answer))
@@ -98,13 +97,13 @@ struct FaultControl: Sendable {
 
     func status(after: Int) -> JSONValue {
         guard let active = self.faults.active else { return ["active": false] }
-        var answer = Self.describe(active, after: after, limit: Self.recordPage, hasPipeline: self.hasPipeline, pipelineDown: self.pipeline?.isDown ?? false)
+        var answer = Self.describe(active, after: after, limit: Self.recordPage, pipeline: self.pipeline)
         answer["active"] = true
         if let applied = self.faults.appliedAt { answer["appliedAt"] = .string(JobLedgerRecord.format(applied)) }
         return .object(answer)
     }
 
-    static func describe(_ injection: FaultInjection, after: Int, limit: Int, hasPipeline: Bool, pipelineDown: Bool) -> [String: JSONValue] {
+    static func describe(_ injection: FaultInjection, after: Int, limit: Int, pipeline: Pipeline?) -> [String: JSONValue] {
         let injector = injection.injector
         let now = injection.elapsed()
         let open = Set(injector.activeFaults(at: now).map(\.fault))
@@ -139,12 +138,12 @@ struct FaultControl: Sendable {
             "faults": .array(faults),
             "openWindows": .array(open.sorted().map { .number(Double($0)) }),
             "injected": .number(Double(statistics.reduce(0) { $0 + $1.injected })),
-            "pipelineDown": .bool(pipelineDown),
+            "pipelineDown": .bool(pipeline?.isDown ?? false),
             "records": .array(records[start..<end].map(json)),
             "nextRecord": .number(Double(end)),
             "droppedRecords": .number(Double(injector.droppedRecords)),
         ]
-        if !hasPipeline, injector.plan.faults.contains(where: { $0.kind != .endpointOutage }) {
+        if pipeline == nil, injector.plan.faults.contains(where: { $0.kind != .endpointOutage }) {
             answer["warning"] = "this emulator runs without its pipeline: only endpoint-outage (and ledger-throttling on the wire) can act"
         }
         return answer
